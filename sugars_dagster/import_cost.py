@@ -1,0 +1,97 @@
+"""Landed cost of imported raw sugar, in CNY per tonne.
+
+    CIF (USD/t) = (ICE No.11 c/lb + origin premium c/lb) x 22.0462 + freight USD/t
+    landed      = CIF x USD/CNY x (1 + tariff) x (1 + VAT) + port and misc CNY/t
+
+This is the one implementation of the formula; `market_daily.import_cost_estimate` uses it with
+the out-of-quota tariff of the day.
+"""
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+from pydantic import Field
+
+# US cents per pound -> US dollars per tonne: 2204.62 lb per tonne / 100 cents per dollar.
+USC_PER_LB_TO_USD_PER_TONNE = 22.0462
+
+IN_QUOTA_TARIFF = 0.15
+
+# (first day, rate): out-of-quota tariff, including the 2017-05-22 -> 2020-05-21 safeguard
+# duty that added 45, 40 and 35 points in its three years.
+_OUT_OF_QUOTA_TARIFF_STEPS: tuple[tuple[dt.date, float], ...] = (
+    (dt.date.min, 0.50),
+    (dt.date(2017, 5, 22), 0.95),
+    (dt.date(2018, 5, 22), 0.90),
+    (dt.date(2019, 5, 22), 0.85),
+    (dt.date(2020, 5, 22), 0.50),
+)
+
+# (first day, rate): VAT on sugar.
+_VAT_STEPS: tuple[tuple[dt.date, float], ...] = (
+    (dt.date.min, 0.17),
+    (dt.date(2018, 5, 1), 0.16),
+    (dt.date(2019, 4, 1), 0.13),
+)
+
+
+def _rate_on(day: dt.date, steps: tuple[tuple[dt.date, float], ...]) -> float:
+    index = bisect.bisect_right([start for start, _ in steps], day) - 1
+    return steps[index][1]
+
+
+def out_of_quota_tariff(day: dt.date) -> float:
+    return _rate_on(day, _OUT_OF_QUOTA_TARIFF_STEPS)
+
+
+def vat_rate(day: dt.date) -> float:
+    return _rate_on(day, _VAT_STEPS)
+
+
+class ImportCostConfig(dg.Config):
+    """Cost inputs that are not market prices. Defaults suit Brazilian raw sugar into south China."""
+
+    origin_premium_usc_lb: float = Field(
+        default=0.0,
+        ge=-5.0,
+        le=10.0,
+        description="Origin premium over ICE No.11, US cents/lb (Brazil near 0, Thailand positive).",
+    )
+    freight_usd_t: float = Field(
+        default=40.0, ge=0.0, le=300.0, description="Ocean freight to China, USD/t (typically 30-50)."
+    )
+    port_charges_cny_t: float = Field(
+        default=150.0,
+        ge=0.0,
+        le=2000.0,
+        description="Port, inspection and other landed charges, CNY/t (typically 100-200).",
+    )
+
+
+@dataclass(frozen=True)
+class CostInputs:
+    ice_usc_lb: float
+    usd_cny: float
+    tariff: float
+    vat: float
+
+
+def landed_cost_cny_t(inputs: CostInputs, config: ImportCostConfig) -> float:
+    cif_usd_t = (
+        inputs.ice_usc_lb + config.origin_premium_usc_lb
+    ) * USC_PER_LB_TO_USD_PER_TONNE + config.freight_usd_t
+    return (
+        cif_usd_t * inputs.usd_cny * (1 + inputs.tariff) * (1 + inputs.vat)
+        + config.port_charges_cny_t
+    )
+
+
+def out_of_quota_landed_cost_cny_t(
+    day: dt.date, ice_usc_lb: float, usd_cny: float, config: ImportCostConfig
+) -> float:
+    """The out-of-quota landed cost on `day`, with that day's tariff and VAT."""
+    return landed_cost_cny_t(
+        CostInputs(ice_usc_lb, usd_cny, out_of_quota_tariff(day), vat_rate(day)), config
+    )

@@ -1,0 +1,53 @@
+"""One partition per market day, in the exchange's own time zone."""
+
+import datetime as dt
+import os
+
+import dagster as dg
+
+from sugars_dagster.errors import ConfigError
+
+MARKET_TIMEZONE = "Asia/Shanghai"
+
+# ZCE listed white sugar (SR) on 2006-01-06; earlier trading days have no bar to load.
+SR_LISTING_DATE = "2006-01-06"
+
+PARTITIONS_START_ENV = "SUGARS_PARTITIONS_START"
+
+
+def partitions_start_date(raw: str | None) -> str:
+    """The first partition key: the given `YYYY-MM-DD`, or SR's listing day when unset."""
+    value = (raw or "").strip() or SR_LISTING_DATE
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"{PARTITIONS_START_ENV}={value!r} is not a date; expected YYYY-MM-DD, e.g. {SR_LISTING_DATE}"
+        ) from None
+    if parsed.isoformat() != value:
+        raise ConfigError(f"{PARTITIONS_START_ENV}={value!r} must be written as YYYY-MM-DD")
+    return value
+
+
+# The key is the market day itself: `2025-12-04` covers [12-04 00:00, 12-05 00:00) Asia/Shanghai
+# and exists once that day is over, so the newest key is always the last complete day.
+market_day_partitions = dg.DailyPartitionsDefinition(
+    start_date=partitions_start_date(os.getenv(PARTITIONS_START_ENV)),
+    timezone=MARKET_TIMEZONE,
+    fmt="%Y-%m-%d",
+)
+
+
+def window_days(time_window: dg.TimeWindow) -> list[dt.date]:
+    """The market days inside a partition time window (end exclusive)."""
+    first = time_window.start.date()
+    last = time_window.end.date()
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days)]
+
+
+def last_complete_day(now: dt.datetime | None = None) -> dt.date:
+    """Yesterday in Shanghai: the newest market day whose session is certainly over."""
+    from zoneinfo import ZoneInfo
+
+    current = now or dt.datetime.now(dt.UTC)
+    return current.astimezone(ZoneInfo(MARKET_TIMEZONE)).date() - dt.timedelta(days=1)

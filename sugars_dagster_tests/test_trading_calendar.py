@@ -1,0 +1,48 @@
+import datetime as dt
+
+import pytest
+
+from sugars_dagster import trading_calendar
+from sugars_dagster.trading_calendar import DayStatus
+
+D = dt.date
+
+
+def test_coverage_ends_where_the_holiday_data_ends() -> None:
+    assert trading_calendar.coverage_end() == D(2026, 12, 31)
+    assert trading_calendar.is_covered(D(2026, 12, 31))
+    assert not trading_calendar.is_covered(D(2027, 1, 4))
+
+
+@pytest.mark.parametrize(
+    ("day", "trading"),
+    [
+        (D(2025, 9, 28), False),  # Sunday made a working day, exchanges closed
+        (D(2025, 9, 30), True),
+        *[(D(2025, 10, day), False) for day in range(1, 9)],  # National Day week
+        (D(2025, 10, 9), True),
+        (D(2025, 10, 11), False),  # Saturday made a working day, exchanges closed
+        *[(D(2026, 2, day), False) for day in (16, 17, 18, 19, 20, 23)],  # Spring Festival 2026
+        (D(2024, 2, 9), False),  # a workday with the exchanges closed
+        (D(2025, 12, 4), True),
+        (D(2025, 12, 6), False),
+        (D(2006, 1, 6), True),  # SR's first day
+    ],
+)
+def test_sessions_match_the_exchange_calendar(day: dt.date, trading: bool) -> None:
+    assert trading_calendar.is_session(day) is trading
+    assert (trading_calendar.day_status(day, set()) is DayStatus.TRADING) is trading
+
+
+def test_past_coverage_the_bars_decide() -> None:
+    monday, tuesday, wednesday = D(2027, 1, 4), D(2027, 1, 5), D(2027, 1, 6)
+    assert trading_calendar.day_status(monday, {monday}) is DayStatus.TRADING
+    assert trading_calendar.day_status(tuesday, {monday, wednesday}) is DayStatus.CLOSED_BY_SOURCE
+    assert trading_calendar.day_status(tuesday, {monday}) is DayStatus.UNKNOWN
+    assert trading_calendar.day_status(D(2027, 1, 2), set()) is DayStatus.CLOSED  # Saturday
+
+
+def test_sessions_between_counts_a_known_year() -> None:
+    sessions = trading_calendar.sessions_between(D(2025, 1, 1), D(2025, 12, 31))
+    assert len(sessions) == 243
+    assert sessions[0] == D(2025, 1, 2)
