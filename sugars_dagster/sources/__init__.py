@@ -1,0 +1,1 @@
+"""Where market series come from: one interface, a real (akshare) and an offline (demo) source."""

@@ -1,0 +1,42 @@
+"""The interface every market source implements."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from sugars_dagster.series import Series
+
+
+@dataclass(frozen=True)
+class SeriesFrame:
+    """A validated frame (`trade_date` plus the series' value columns) and who provided it."""
+
+    series: Series
+    provider: str
+    frame: pl.DataFrame
+    synthetic: bool
+
+
+class MarketSource(dg.ConfigurableResource):
+    """Fetches one series for a date range; implementations validate before they return."""
+
+    @property
+    def label(self) -> str:
+        """Short name recorded with every row this source produced."""
+        raise NotImplementedError
+
+    @property
+    def synthetic(self) -> bool:
+        return False
+
+    def provider(self, series: Series) -> str:
+        """Who serves `series`, as stored in the raw tables' `provider` column."""
+        raise NotImplementedError
+
+    def fetch(
+        self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None
+    ) -> SeriesFrame:
+        """Rows of `series` dated within [first, last]."""
+        raise NotImplementedError

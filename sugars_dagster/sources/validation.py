@@ -1,0 +1,230 @@
+"""Checks every frame a source returns before any of it can reach the warehouse.
+
+A frame is accepted only with all expected columns, real dates in a strictly increasing order with
+no duplicates, numbers in every value column, no gaps in required fields, and values
+inside the series' plausible range. The error names the source and the field.
+
+Numbers written as text ("5412.000") pass: Sina sends strings and akshare converts most of them,
+but one word in a column keeps the whole column as text, and that word is what gets reported.
+"""
+
+import datetime as dt
+import math
+import numbers
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from sugars_dagster.errors import SourceDataError
+from sugars_dagster.series import SERIES_COLUMNS, Series
+
+# Plausible levels since SR listed in 2006; a value outside is a unit change or a broken feed.
+PLAUSIBLE_RANGES: dict[Series, tuple[float, float]] = {
+    Series.ZCE_SUGAR: (1_500.0, 12_000.0),  # CNY/t
+    Series.USD_CNY: (5.5, 9.0),  # CNY per USD
+    Series.BDI: (200.0, 15_000.0),  # index points
+    Series.ICE_NO11: (5.0, 60.0),  # US cents/lb
+}
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class FrameContract:
+    """How one source's frame maps onto a series' canonical columns."""
+
+    series: Series
+    source: str
+    date_column: str
+    # canonical column name -> column name in the source frame
+    columns: Mapping[str, str]
+    # canonical column -> factor applied before range checks (SAFE quotes CNY per 100 USD)
+    scale: Mapping[str, float] = field(default_factory=dict)
+    # canonical columns where the source writes 0 for "no value" (Sina's settle)
+    zero_is_missing: frozenset[str] = frozenset()
+    # False where the source is documented to deliver another order (it is then sorted)
+    ascending: bool = True
+
+
+def _column_names(frame: Any) -> list[str]:
+    return [str(name) for name in frame.columns]
+
+
+def _column_values(frame: Any, name: str) -> list[Any]:
+    column = frame[name]
+    return column.to_list() if isinstance(column, pl.Series) else column.tolist()
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return type(value).__name__ in {"NaTType", "NAType"}
+
+
+def _to_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _to_number(value: Any) -> float | None:
+    """A real number (or a number written as text), else None: words, booleans, other objects."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def _examples(items: Sequence[Any]) -> str:
+    shown = ", ".join(str(item) for item in items[:_EXAMPLES])
+    return shown + (f" and {len(items) - _EXAMPLES} more" if len(items) > _EXAMPLES else "")
+
+
+def _parse_dates(frame: Any, contract: FrameContract) -> list[dt.date]:
+    raw = _column_values(frame, contract.date_column)
+    dates = [_to_date(value) for value in raw]
+    bad = [value for value, parsed in zip(raw, dates, strict=True) if parsed is None]
+    if bad:
+        raise SourceDataError(
+            contract.source,
+            f"{len(bad)} value(s) are not dates (YYYY-MM-DD): {_examples([repr(value) for value in bad])}",
+            field=contract.date_column,
+        )
+    return dates  # type: ignore[return-value]
+
+
+def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
+    duplicates = sorted(day for day, count in Counter(dates).items() if count > 1)
+    if duplicates:
+        raise SourceDataError(
+            contract.source,
+            f"duplicate dates {_examples([d.isoformat() for d in duplicates])}",
+            field=contract.date_column,
+        )
+    if contract.ascending:
+        backwards = [
+            f"{later.isoformat()} after {earlier.isoformat()}"
+            for earlier, later in zip(dates, dates[1:], strict=False)
+            if later < earlier
+        ]
+        if backwards:
+            raise SourceDataError(
+                contract.source,
+                f"dates out of order: {_examples(backwards)}",
+                field=contract.date_column,
+            )
+
+
+def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """The rows dated within [first, last] as a canonical frame, or a SourceDataError.
+
+    Dates are parsed for the whole frame (a broken date anywhere means a broken feed); values are
+    judged only inside the window, since that is all that will be stored.
+    """
+    if not hasattr(frame, "columns") or not hasattr(frame, "__len__"):
+        raise SourceDataError(contract.source, f"returned {type(frame).__name__}, expected a table")
+    present = _column_names(frame)
+    expected = [contract.date_column, *contract.columns.values()]
+    missing = [name for name in expected if name not in present]
+    if missing:
+        raise SourceDataError(
+            contract.source,
+            f"column missing (renamed upstream?); the frame has {present}",
+            field=", ".join(missing),
+        )
+    if len(frame) == 0:
+        raise SourceDataError(contract.source, "returned no rows")
+
+    dates = _parse_dates(frame, contract)
+    _check_order(dates, contract)
+    in_window = [index for index, day in enumerate(dates) if first <= day <= last]
+    if not in_window:
+        raise SourceDataError(
+            contract.source,
+            f"no rows between {first} and {last}; it returned {min(dates)} .. {max(dates)}",
+        )
+
+    low, high = PLAUSIBLE_RANGES[contract.series]
+    canonical: dict[str, list[Any]] = {"trade_date": [dates[index] for index in in_window]}
+    for column in SERIES_COLUMNS[contract.series]:
+        source_name = contract.columns[column.name]
+        raw = _column_values(frame, source_name)
+        values: list[float | None] = []
+        for index in in_window:
+            value = raw[index]
+            day = dates[index].isoformat()
+            if _is_missing(value):
+                values.append(None)
+                continue
+            number = _to_number(value)
+            if number is None:
+                raise SourceDataError(
+                    contract.source,
+                    f"not a number on {day}: {value!r} ({type(value).__name__})",
+                    field=source_name,
+                )
+            if column.name in contract.zero_is_missing and number == 0:
+                values.append(None)
+                continue
+            values.append(number * contract.scale.get(column.name, 1.0))
+        gaps = [dates[i].isoformat() for i, v in zip(in_window, values, strict=True) if v is None]
+        if column.required and gaps:
+            raise SourceDataError(
+                contract.source, f"missing values (NaN/empty) on {_examples(gaps)}", field=source_name
+            )
+        numbers_only = [(dates[i], v) for i, v in zip(in_window, values, strict=True) if v is not None]
+        if column.integer:
+            negative = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v < 0]
+            if negative:
+                raise SourceDataError(
+                    contract.source, f"negative counts {_examples(negative)}", field=source_name
+                )
+        else:
+            nonpositive = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v <= 0]
+            if nonpositive:
+                raise SourceDataError(
+                    contract.source, f"zero or negative prices {_examples(nonpositive)}", field=source_name
+                )
+            outside = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if not low <= v <= high]
+            if outside:
+                scale = contract.scale.get(column.name)
+                unit_hint = f" after scaling by {scale:g}" if scale else ""
+                raise SourceDataError(
+                    contract.source,
+                    f"values outside the plausible {low:g}-{high:g}{unit_hint} (unit changed?): "
+                    f"{_examples(outside)}",
+                    field=source_name,
+                )
+        canonical[column.name] = [
+            None if v is None else round(v, column.decimals) for v in values
+        ]
+
+    schema: dict[str, Any] = {"trade_date": pl.Date}
+    for column in SERIES_COLUMNS[contract.series]:
+        schema[column.name] = pl.Int64 if column.integer else pl.Float64
+    canonical_ints = {
+        column.name: [None if v is None else int(v) for v in canonical[column.name]]
+        for column in SERIES_COLUMNS[contract.series]
+        if column.integer
+    }
+    result = pl.DataFrame({**canonical, **canonical_ints}, schema=schema)
+    return result.sort("trade_date")

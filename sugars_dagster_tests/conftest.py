@@ -1,0 +1,103 @@
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from sugars_dagster.warehouse.resource import Warehouse
+
+POSTGRES_URL_ENV = "SUGARS_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple):  # unix sockets
+        return True
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach beyond this machine: Python-level connections are loopback only."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: object) -> None:
+        if not _is_local(address):
+            raise ConnectionRefusedError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral
+
+
+@pytest.fixture
+def sqlite_warehouse(tmp_path) -> Warehouse:
+    return Warehouse(url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+
+
+def postgres_server_url() -> str:
+    """The maintenance URL of the test server, or skip (fail in CI) when none answers."""
+    url = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        reason = f"no PostgreSQL at {sa.make_url(url).render_as_string(hide_password=True)} ({error.orig})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
+        pytest.skip(f"{reason}; set {POSTGRES_URL_ENV} to run the PostgreSQL tests")
+    finally:
+        engine.dispose()
+    return url
+
+
+def _run_ddl(server_url: str, statement: str) -> None:
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh database, dropped after the test."""
+    server_url = postgres_server_url()
+    name = f"sugars_test_{uuid.uuid4().hex[:12]}"  # generated here, never user input
+    _run_ddl(server_url, f'CREATE DATABASE "{name}"')
+    url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        Warehouse(url=url).engine().dispose()
+        _run_ddl(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_warehouse(postgres_database: str) -> Warehouse:
+    return Warehouse(url=postgres_database)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse(request: pytest.FixtureRequest) -> Warehouse:
+    """The same test against a SQLite file and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_warehouse")
+    return request.getfixturevalue("postgres_warehouse")
