@@ -1,0 +1,1 @@
+"""The market warehouse: SQLite on a laptop, PostgreSQL in production, same code."""

@@ -1,0 +1,162 @@
+"""The warehouse resource: one class, a SQLite file on a laptop or PostgreSQL in production."""
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+import sqlalchemy as sa
+
+from sugars_dagster.errors import WarehouseSchemaError
+from sugars_dagster.series import SERIES_COLUMNS, Series
+from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.warehouse.schema_check import check_existing_table
+from sugars_dagster.warehouse.tables import (
+    MARKET_DAILY_CONTRACT,
+    MARKET_DAILY_DECIMALS,
+    MARKET_DAILY_PROVENANCE,
+    RAW_TABLES,
+    market_daily,
+    metadata,
+)
+from sugars_dagster.warehouse.window_write import WriteCounts, replace_window
+
+_ANY_TYPE = (sa.types.TypeEngine,)
+
+
+@functools.cache
+def _engine(url: str) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Wait for a concurrent writer instead of failing with "database is locked".
+        return sa.create_engine(url, connect_args={"timeout": 30})
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _frame(rows: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The market warehouse: SQLite file locally, PostgreSQL in production."""
+
+    url: str
+
+    def engine(self) -> sa.Engine:
+        return _engine(self.url)
+
+    def display_url(self) -> str:
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    def prepare(self) -> dict[str, sa.types.TypeEngine]:
+        """Create missing tables, check existing ones; returns the columns `market_daily` has."""
+        engine = self.engine()
+        metadata.create_all(engine, checkfirst=True)
+        inspector = sa.inspect(engine)
+        for table in RAW_TABLES.values():
+            check_existing_table(
+                inspector,
+                table,
+                {column.name: _ANY_TYPE for column in table.columns},
+                primary_key=["provider", "trade_date"],
+            )
+        return check_existing_table(inspector, market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
+
+    def land_series(self, fetched: SeriesFrame, run_id: str, now: dt.datetime) -> WriteCounts:
+        """Mirror the fetched span of one provider's series into its raw table."""
+        table = RAW_TABLES[fetched.series]
+        frame = fetched.frame.with_columns(pl.lit(fetched.provider).alias("provider"))
+        first, last = frame["trade_date"].min(), frame["trade_date"].max()
+        with self.engine().begin() as conn:
+            return replace_window(
+                conn,
+                table,
+                scope=sa.and_(
+                    table.c.provider == fetched.provider, table.c.trade_date.between(first, last)
+                ),
+                key="trade_date",
+                frame=frame,
+                compared={column.name: column.decimals for column in SERIES_COLUMNS[fetched.series]},
+                stamp={"loaded_at": now, "run_id": run_id},
+            )
+
+    def read_series(self, series: Series, provider: str, first: dt.date, last: dt.date) -> pl.DataFrame:
+        table = RAW_TABLES[series]
+        names = ["trade_date", *(column.name for column in SERIES_COLUMNS[series])]
+        query = (
+            sa.select(*(table.c[name] for name in names))
+            .where(table.c.provider == provider, table.c.trade_date.between(first, last))
+            .order_by(table.c.trade_date)
+        )
+        with self.engine().connect() as conn:
+            rows = conn.execute(query).all()
+        schema: dict[str, Any] = {"trade_date": pl.Date}
+        schema |= {c.name: pl.Int64 if c.integer else pl.Float64 for c in SERIES_COLUMNS[series]}
+        return _frame(rows, schema)
+
+    def write_market_daily(
+        self,
+        frame: pl.DataFrame,
+        first: dt.date,
+        last: dt.date,
+        *,
+        source_label: str,
+        synthetic: bool,
+        run_id: str,
+        now: dt.datetime,
+    ) -> WriteCounts:
+        """Make `market_daily` rows for [first, last] equal `frame`, all or nothing."""
+        columns = self.prepare()
+        provenance = [name for name in MARKET_DAILY_PROVENANCE if name in columns]
+        frame = frame.with_columns(pl.lit(source_label).alias("source")) if "source" in provenance else frame
+        in_window = market_daily.c.record_date.between(first, last)
+        compared: dict[str, int | None] = dict(MARKET_DAILY_DECIMALS)
+        if "source" in provenance:
+            compared["source"] = None
+        # A timestamp column without time zone gets UTC wall time, whatever the server's zone.
+        keeps_zone = getattr(columns["updated_at"], "timezone", False)
+        stamp: dict[str, Any] = {"updated_at": now if keeps_zone else now.astimezone(dt.UTC).replace(tzinfo=None)}
+        if "run_id" in provenance:
+            stamp["run_id"] = run_id
+        with self.engine().begin() as conn:
+            if synthetic:
+                self._refuse_to_overwrite_real_rows(conn, in_window, source_label, "source" in provenance)
+            return replace_window(
+                conn, market_daily, in_window, "record_date", frame, compared=compared, stamp=stamp
+            )
+
+    @staticmethod
+    def _refuse_to_overwrite_real_rows(
+        conn: sa.Connection, in_window: sa.ColumnElement[bool], synthetic_label: str, has_source: bool
+    ) -> None:
+        """Synthetic demo rows must never replace real ones (or rows of unknown origin)."""
+        real = sa.select(sa.func.count()).select_from(market_daily).where(in_window)
+        if has_source:
+            real = real.where(
+                sa.or_(market_daily.c.source.is_(None), market_daily.c.source != synthetic_label)
+            )
+        count = conn.execute(real).scalar_one()
+        if count:
+            raise WarehouseSchemaError(
+                f"refusing to write synthetic {synthetic_label} rows: market_daily already holds "
+                f"{count} row(s) from a real source in this window; point SUGARS_WAREHOUSE_URL at "
+                "another database for the demo"
+            )
+
+    def read_market_daily(self, first: dt.date, last: dt.date) -> pl.DataFrame:
+        names = ["record_date", *MARKET_DAILY_DECIMALS, "source", "run_id", "updated_at"]
+        query = (
+            sa.select(*(market_daily.c[name] for name in names))
+            .where(market_daily.c.record_date.between(first, last))
+            .order_by(market_daily.c.record_date)
+        )
+        with self.engine().connect() as conn:
+            rows = conn.execute(query).all()
+        schema: dict[str, Any] = {"record_date": pl.Date}
+        schema |= {name: pl.Float64 for name in MARKET_DAILY_DECIMALS}
+        schema |= {"source": pl.String, "run_id": pl.String, "updated_at": pl.Datetime(time_zone="UTC")}
+        return _frame(rows, schema)

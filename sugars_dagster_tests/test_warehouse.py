@@ -1,0 +1,199 @@
+"""The warehouse against a SQLite file and a real PostgreSQL database."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from sugars_dagster.errors import WarehouseSchemaError
+from sugars_dagster.series import Series
+from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
+
+D = dt.date
+T0 = dt.datetime(2025, 12, 5, 1, 0, tzinfo=dt.UTC)
+T1 = dt.datetime(2025, 12, 6, 1, 0, tzinfo=dt.UTC)
+FIRST, LAST = D(2025, 12, 1), D(2025, 12, 7)
+
+
+def rows(*days: tuple[int, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "record_date": [D(2025, 12, day) for day, _ in days],
+            "sugar_close": [close for _, close in days],
+            "sugar_open": [close - 10 for _, close in days],
+            "usd_cny_rate": [7.0712] * len(days),
+            "bdi_index": [2400.0] * len(days),
+            "import_cost_estimate": [6123.45] * len(days),
+        },
+        schema_overrides={"record_date": pl.Date},
+    )
+
+
+def write(warehouse: Warehouse, frame: pl.DataFrame, now: dt.datetime = T0, run_id: str = "run-1", **kw):
+    options = {"source_label": "akshare", "synthetic": False, "run_id": run_id, "now": now} | kw
+    return warehouse.write_market_daily(frame, FIRST, LAST, **options)
+
+
+def stored(warehouse: Warehouse) -> list[dict]:
+    return warehouse.read_market_daily(D(2000, 1, 1), D(2100, 1, 1)).to_dicts()
+
+
+def test_a_rerun_changes_nothing_and_keeps_when_values_last_changed(warehouse: Warehouse) -> None:
+    first = write(warehouse, rows((1, 5400.0), (2, 5410.0), (3, 5420.0)))
+    assert (first.inserted, first.updated, first.unchanged, first.deleted) == (3, 0, 0, 0)
+    before = stored(warehouse)
+
+    again = write(warehouse, rows((1, 5400.0), (2, 5410.0), (3, 5420.0)), now=T1, run_id="run-2")
+    assert (again.inserted, again.updated, again.unchanged, again.deleted) == (0, 0, 3, 0)
+    assert stored(warehouse) == before
+    assert {row["run_id"] for row in before} == {"run-1"}
+
+
+def test_the_window_ends_exactly_as_the_new_frame_says(warehouse: Warehouse) -> None:
+    write(warehouse, rows((1, 5400.0), (2, 5410.0), (3, 5420.0)))
+    counts = write(warehouse, rows((1, 5400.0), (2, 5415.0), (4, 5430.0)), now=T1, run_id="run-2")
+    assert (counts.inserted, counts.updated, counts.unchanged, counts.deleted) == (1, 1, 1, 1)
+    after = {row["record_date"]: row for row in stored(warehouse)}
+    assert sorted(after) == [D(2025, 12, 1), D(2025, 12, 2), D(2025, 12, 4)]
+    assert after[D(2025, 12, 2)]["sugar_close"] == 5415.0
+    assert after[D(2025, 12, 2)]["run_id"] == "run-2"
+    assert after[D(2025, 12, 1)]["run_id"] == "run-1"
+
+
+def test_rows_outside_the_window_are_untouched(warehouse: Warehouse) -> None:
+    warehouse.write_market_daily(
+        rows((20, 5500.0)), D(2025, 12, 20), D(2025, 12, 20), source_label="akshare", synthetic=False, run_id="r0", now=T0
+    )
+    write(warehouse, rows())  # an empty week: clears 12-01..12-07 only
+    assert [row["record_date"] for row in stored(warehouse)] == [D(2025, 12, 20)]
+
+
+def test_a_failed_write_leaves_the_window_as_it_was(warehouse: Warehouse) -> None:
+    write(warehouse, rows((1, 5400.0), (2, 5410.0)))
+    before = stored(warehouse)
+    broken = rows((1, 5401.0), (2, 5411.0)).with_columns(
+        pl.when(pl.col("record_date") == D(2025, 12, 2)).then(None).otherwise(pl.col("sugar_close")).alias("sugar_close")
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        write(warehouse, broken, now=T1, run_id="run-2")
+    assert stored(warehouse) == before
+
+
+def test_synthetic_rows_never_replace_real_ones(warehouse: Warehouse) -> None:
+    write(warehouse, rows((1, 5400.0)))
+    with pytest.raises(WarehouseSchemaError, match="refusing to write synthetic demo-synthetic rows"):
+        write(warehouse, rows((1, 5999.0)), source_label="demo-synthetic", synthetic=True)
+    assert stored(warehouse)[0]["sugar_close"] == 5400.0
+
+
+def test_raw_landing_mirrors_the_fetched_span(warehouse: Warehouse) -> None:
+    def fetched(values: dict[int, float]) -> SeriesFrame:
+        frame = pl.DataFrame(
+            {"trade_date": [D(2025, 12, day) for day in values], "bdi": list(values.values())},
+            schema={"trade_date": pl.Date, "bdi": pl.Float64},
+        )
+        return SeriesFrame(Series.BDI, "sina:spot_goods:BDI", frame, synthetic=False)
+
+    warehouse.prepare()
+    first = warehouse.land_series(fetched({1: 2400.0, 2: 2410.0, 3: 2420.0}), "run-1", T0)
+    assert first.inserted == 3
+    second = warehouse.land_series(fetched({1: 2400.0, 3: 2425.0}), "run-2", T1)
+    assert (second.inserted, second.updated, second.unchanged, second.deleted) == (0, 1, 1, 1)
+    frame = warehouse.read_series(Series.BDI, "sina:spot_goods:BDI", D(2025, 1, 1), D(2026, 1, 1))
+    assert frame.rows() == [(D(2025, 12, 1), 2400.0), (D(2025, 12, 3), 2425.0)]
+    # Another provider's rows are a separate record.
+    assert warehouse.read_series(Series.BDI, "demo-synthetic", D(2025, 1, 1), D(2026, 1, 1)).height == 0
+
+
+LEGACY_DDL = """
+CREATE TABLE market_daily (
+    record_date DATE PRIMARY KEY,
+    sugar_close NUMERIC(12, 2),
+    sugar_open NUMERIC(12, 2),
+    usd_cny_rate NUMERIC(12, 4),
+    bdi_index INTEGER,
+    import_cost_estimate NUMERIC(12, 2),
+    updated_at TIMESTAMP,
+    note VARCHAR(100)
+)
+"""
+
+
+def test_an_existing_table_with_the_old_contract_is_written(warehouse: Warehouse) -> None:
+    with warehouse.engine().begin() as conn:
+        conn.execute(sa.text(LEGACY_DDL))
+        conn.execute(
+            sa.text(
+                "INSERT INTO market_daily (record_date, sugar_close, sugar_open, usd_cny_rate, bdi_index,"
+                " import_cost_estimate, updated_at) VALUES ('2025-11-28', 5300, 5290, 7.08, 2300, 6000, '2025-11-29 02:00:00')"
+            )
+        )
+    counts = write(warehouse, rows((1, 5400.0), (2, 5410.0)))
+    assert counts.inserted == 2
+    with warehouse.engine().connect() as conn:
+        result = conn.execute(
+            sa.select(market_daily.c.record_date, market_daily.c.sugar_close, market_daily.c.usd_cny_rate).order_by(
+                market_daily.c.record_date
+            )
+        ).all()
+    assert [(row[0], float(row[1]), float(row[2])) for row in result] == [
+        (D(2025, 11, 28), 5300.0, 7.08),
+        (D(2025, 12, 1), 5400.0, 7.0712),
+        (D(2025, 12, 2), 5410.0, 7.0712),
+    ]
+    # Without a source column the table cannot tell demo rows from real ones: the demo stays out.
+    with pytest.raises(WarehouseSchemaError, match="refusing to write synthetic"):
+        write(warehouse, rows((1, 5999.0)), source_label="demo-synthetic", synthetic=True)
+
+
+@pytest.mark.parametrize(
+    ("ddl", "problem"),
+    [
+        (
+            "CREATE TABLE market_daily (record_date VARCHAR(10) PRIMARY KEY, sugar_close FLOAT, sugar_open FLOAT,"
+            " usd_cny_rate FLOAT, bdi_index FLOAT, import_cost_estimate FLOAT, updated_at TIMESTAMP)",
+            "column 'record_date' is VARCHAR(10), expected Date",
+        ),
+        (
+            "CREATE TABLE market_daily (record_date DATE PRIMARY KEY, sugar_close FLOAT, sugar_open FLOAT,"
+            " usd_cny_rate FLOAT, import_cost_estimate FLOAT, updated_at TIMESTAMP)",
+            "column 'bdi_index' is missing",
+        ),
+        (
+            "CREATE TABLE market_daily (record_date DATE PRIMARY KEY, sugar_close FLOAT, sugar_open FLOAT,"
+            " usd_cny_rate INTEGER, bdi_index FLOAT, import_cost_estimate FLOAT, updated_at TIMESTAMP)",
+            "column 'usd_cny_rate' is INTEGER, expected Numeric or Float",
+        ),
+        (
+            "CREATE TABLE market_daily (record_date DATE, sugar_close FLOAT, sugar_open FLOAT,"
+            " usd_cny_rate FLOAT, bdi_index FLOAT, import_cost_estimate FLOAT, updated_at TIMESTAMP)",
+            "primary key is missing, expected ['record_date']",
+        ),
+        (
+            "CREATE TABLE market_daily (record_date DATE PRIMARY KEY, sugar_close FLOAT, sugar_open FLOAT,"
+            " usd_cny_rate FLOAT, bdi_index FLOAT, import_cost_estimate FLOAT, updated_at TIMESTAMP,"
+            " owner VARCHAR(20) NOT NULL)",
+            "column 'owner' is NOT NULL without a default",
+        ),
+    ],
+    ids=["date-as-text", "missing-column", "integer-fx", "no-primary-key", "required-extra-column"],
+)
+def test_an_incompatible_existing_table_is_refused(warehouse: Warehouse, ddl: str, problem: str) -> None:
+    with warehouse.engine().begin() as conn:
+        conn.execute(sa.text(ddl))
+    with pytest.raises(WarehouseSchemaError) as error:
+        write(warehouse, rows((1, 5400.0)))
+    assert "table 'market_daily' exists but cannot be written safely" in str(error.value)
+    assert problem in str(error.value)
+    with warehouse.engine().connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM market_daily")).scalar_one() == 0
+
+
+def test_raw_tables_are_created_with_provider_and_date_as_key(warehouse: Warehouse) -> None:
+    warehouse.prepare()
+    inspector = sa.inspect(warehouse.engine())
+    for table in RAW_TABLES.values():
+        assert inspector.get_pk_constraint(table.name)["constrained_columns"] == ["provider", "trade_date"]
