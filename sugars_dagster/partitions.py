@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -13,6 +14,10 @@ MARKET_TIMEZONE = "Asia/Shanghai"
 SR_LISTING_DATE = "2006-01-06"
 
 PARTITIONS_START_ENV = "SUGARS_PARTITIONS_START"
+
+# The run tags a single-run range carries (set by the CLI's --partition-range, backfills, sensors).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def partitions_start_date(raw: str | None) -> str:
@@ -36,6 +41,16 @@ market_day_partitions = dg.DailyPartitionsDefinition(
     timezone=MARKET_TIMEZONE,
     fmt="%Y-%m-%d",
 )
+
+
+def check_requested_range(run_tags: Mapping[str, str]) -> None:
+    """Refuse a range that ends before it starts, before any asset of the run writes anything.
+
+    Dagster accepts such a range and hands the assets an empty window.
+    """
+    start, end = run_tags.get(RANGE_START_TAG), run_tags.get(RANGE_END_TAG)
+    if start and end and start > end:  # YYYY-MM-DD keys sort as their dates do
+        raise ConfigError(f"partition range {start}...{end} starts after it ends; did you mean {end}...{start}?")
 
 
 def window_days(time_window: dg.TimeWindow) -> list[dt.date]:

@@ -1,0 +1,91 @@
+"""Build `market_daily` rows: sugar bars joined as-of with FX, BDI and ICE, plus the import cost.
+
+Pure functions over polars frames; the asset reads the inputs and writes the result.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from sugars_dagster.errors import MissingDataError
+from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
+from sugars_dagster.warehouse.tables import MARKET_DAILY_DECIMALS
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """Canonical series frames (see `series.SERIES_COLUMNS`), each sorted by `trade_date`."""
+
+    sugar: pl.DataFrame
+    usd_cny: pl.DataFrame
+    bdi: pl.DataFrame
+    ice: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """How old, in days, the latest value on or before a trading day may be."""
+
+    usd_cny_days: int
+    bdi_days: int
+    ice_days: int
+
+
+def _join_as_of(
+    days: pl.DataFrame, series: pl.DataFrame, value: str, output: str, label: str, max_days: int
+) -> pl.DataFrame:
+    """Add `output` (and `output_date`): the latest value on or before each day, within `max_days`."""
+    right = series.select(
+        pl.col("trade_date").alias(f"{output}_date"), pl.col(value).alias(output)
+    ).sort(f"{output}_date")
+    unbounded = days.join_asof(right, left_on="record_date", right_on=f"{output}_date", strategy="backward")
+    too_old = pl.col(f"{output}_date").is_null() | (
+        pl.col("record_date") - pl.col(f"{output}_date") > pl.duration(days=max_days)
+    )
+    stale = unbounded.filter(too_old)
+    if stale.height:
+        details = ", ".join(
+            f"{row['record_date']} (latest before it: {row[f'{output}_date'] or 'none'})"
+            for row in stale.head(3).iter_rows(named=True)
+        )
+        more = f" and {stale.height - 3} more" if stale.height > 3 else ""
+        raise MissingDataError(
+            f"no {label} value within {max_days} days on or before {details}{more}; "
+            "refusing to invent one"
+        )
+    return unbounded
+
+
+def build_market_daily(
+    trading_days: list[dt.date], inputs: MarketInputs, staleness: Staleness, cost: ImportCostConfig
+) -> pl.DataFrame:
+    """One row per trading day: the contract columns, plus the ICE price and as-of dates used."""
+    days = pl.DataFrame({"record_date": sorted(trading_days)}, schema={"record_date": pl.Date})
+    bars = inputs.sugar.select(
+        pl.col("trade_date").alias("record_date"),
+        pl.col("close").alias("sugar_close"),
+        pl.col("open").alias("sugar_open"),
+    )
+    frame = days.join(bars, on="record_date", how="left")
+    missing = frame.filter(pl.col("sugar_close").is_null() | pl.col("sugar_open").is_null())
+    if missing.height:
+        raise MissingDataError(
+            "; ".join(f"no bar for trading day {day} yet" for day in missing["record_date"].to_list())
+        )
+    frame = _join_as_of(frame, inputs.usd_cny, "usd_cny", "usd_cny_rate", "USD/CNY fixing", staleness.usd_cny_days)
+    frame = _join_as_of(frame, inputs.bdi, "bdi", "bdi_index", "Baltic Dry Index", staleness.bdi_days)
+    frame = _join_as_of(frame, inputs.ice, "close", "ice_close", "ICE No.11 close", staleness.ice_days)
+    costs = [
+        out_of_quota_landed_cost_cny_t(day, ice, usd_cny, cost)
+        for day, ice, usd_cny in zip(
+            frame["record_date"].to_list(),
+            frame["ice_close"].to_list(),
+            frame["usd_cny_rate"].to_list(),
+            strict=True,
+        )
+    ]
+    frame = frame.with_columns(pl.Series("import_cost_estimate", costs, dtype=pl.Float64))
+    return frame.with_columns(
+        pl.col(name).round(decimals) for name, decimals in MARKET_DAILY_DECIMALS.items()
+    )
