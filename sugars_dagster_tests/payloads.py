@@ -28,18 +28,23 @@ SAFE_QUERY_URL = "https://www.safe.gov.cn/AppStructured/hlw/RMBQuery.do"
 SAFE_CURRENCIES = ["美元", "欧元", "日元", "港元", "英镑"]
 
 
+def _text(value: object, decimals: int) -> str:
+    """Sina writes numbers as strings; anything else (a word, a blank) is passed through as is."""
+    return f"{value:.{decimals}f}" if isinstance(value, int | float) else str(value)
+
+
 def sr_jsonp(bars: Sequence[Mapping[str, object]]) -> str:
     """Sina getDailyKLine: objects with d,o,h,l,c,v,p,s as strings."""
     rows = [
         {
             "d": str(bar["date"]),
-            "o": f"{bar['open']:.3f}",
-            "h": f"{bar['high']:.3f}",
-            "l": f"{bar['low']:.3f}",
-            "c": f"{bar['close']:.3f}",
+            "o": _text(bar["open"], 3),
+            "h": _text(bar["high"], 3),
+            "l": _text(bar["low"], 3),
+            "c": _text(bar["close"], 3),
             "v": str(bar.get("volume", 250000)),
             "p": str(bar.get("hold", 600000)),
-            "s": f"{bar.get('settle', 0):.3f}",
+            "s": _text(bar.get("settle", 0), 3),
         }
         for bar in bars
     ]
@@ -51,13 +56,13 @@ def ice_jsonp(bars: Sequence[Mapping[str, object]]) -> str:
     rows = [
         {
             "date": str(bar["date"]),
-            "open": f"{bar['open']:.2f}",
-            "high": f"{bar['high']:.2f}",
-            "low": f"{bar['low']:.2f}",
-            "close": f"{bar['close']:.2f}",
+            "open": _text(bar["open"], 2),
+            "high": _text(bar["high"], 2),
+            "low": _text(bar["low"], 2),
+            "close": _text(bar["close"], 2),
             "volume": str(bar.get("volume", 40000)),
             "position": str(bar.get("position", 800000)),
-            "s": f"{bar['close']:.2f}",
+            "s": _text(bar["close"], 2),
         }
         for bar in bars
     ]

@@ -1,0 +1,58 @@
+"""Helpers to run the asset graph in process and read what happened."""
+
+import dagster as dg
+
+from sugars_dagster.assets.market_daily import market_daily
+from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.sources.base import MarketSource
+from sugars_dagster.warehouse.resource import Warehouse
+
+GRAPH = [*raw_series_assets, market_daily]
+
+
+def run_graph(
+    source: MarketSource,
+    warehouse: Warehouse,
+    instance: dg.DagsterInstance,
+    *,
+    partition: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+    market_daily_config: dict | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialize sources and `market_daily` for one partition or a range, in one run."""
+    tags = {}
+    if partition_range:
+        tags = {
+            "dagster/asset_partition_range_start": partition_range[0],
+            "dagster/asset_partition_range_end": partition_range[1],
+        }
+    run_config = {"ops": {"market_daily": {"config": market_daily_config}}} if market_daily_config else None
+    return dg.materialize(
+        GRAPH,
+        partition_key=partition,
+        tags=tags,
+        resources={"source": source, "warehouse": warehouse},
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """Every failed step's error, with its causes, as one string."""
+    parts: list[str] = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            parts.append(error.message)
+            error = error.cause
+    return "\n".join(parts)
+
+
+def market_daily_metadata(result: dg.ExecuteInProcessResult) -> list[dict]:
+    """Metadata of each `market_daily` partition materialized by the run."""
+    return [
+        {key: value.value for key, value in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("market_daily")
+    ]

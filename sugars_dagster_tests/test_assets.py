@@ -1,0 +1,151 @@
+"""The asset graph in one in-process run, into SQLite and into PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from sugars_dagster import trading_calendar
+from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
+from sugars_dagster.series import Series
+from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
+from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
+
+D = dt.date
+ALL_TIME = (D(2000, 1, 1), D(2100, 1, 1))
+
+
+def market_rows(warehouse: Warehouse) -> list[dict]:
+    return warehouse.read_market_daily(*ALL_TIME).to_dicts()
+
+
+def count(warehouse: Warehouse, table: sa.Table) -> int:
+    with warehouse.engine().connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_one_day_loads_one_row_and_a_rerun_changes_nothing(warehouse: Warehouse, instance) -> None:
+    first = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04")
+    assert first.success, failure_text(first)
+    rows = market_rows(warehouse)
+    assert [row["record_date"] for row in rows] == [D(2025, 12, 4)]
+    assert rows[0]["source"] == "demo-synthetic"
+    assert rows[0]["run_id"] == first.run_id
+    [metadata] = market_daily_metadata(first)
+    assert metadata["rows_inserted"] == 1 and metadata["trading_days"] == 1
+    assert metadata["source"] == "demo-synthetic (synthetic values, not market data)"
+    assert "| 2025-12-04 |" in metadata["preview"]
+
+    second = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04")
+    assert second.success, failure_text(second)
+    assert market_rows(warehouse) == rows
+    [metadata] = market_daily_metadata(second)
+    assert (metadata["rows_inserted"], metadata["rows_updated"], metadata["rows_unchanged"]) == (0, 0, 1)
+
+
+@pytest.mark.parametrize("partition", ["2025-12-06", "2025-10-03"], ids=["saturday", "national-day"])
+def test_a_closed_day_succeeds_with_no_row(warehouse: Warehouse, instance, partition: str) -> None:
+    result = run_graph(DemoSource(), warehouse, instance, partition=partition)
+    assert result.success, failure_text(result)
+    assert market_rows(warehouse) == []
+    [metadata] = market_daily_metadata(result)
+    assert metadata["trading_days"] == 0
+    assert metadata["note"] == f"no ZCE trading day in {partition} .. {partition}; nothing to load"
+
+
+def test_a_range_loads_one_row_per_session_in_one_run(warehouse: Warehouse, instance) -> None:
+    result = run_graph(DemoSource(), warehouse, instance, partition_range=("2025-09-01", "2025-10-31"))
+    assert result.success, failure_text(result)
+    rows = market_rows(warehouse)
+    assert [row["record_date"] for row in rows] == trading_calendar.sessions_between(D(2025, 9, 1), D(2025, 10, 31))
+    assert {row["run_id"] for row in rows} == {result.run_id}
+    # Dagster records every day of the range as materialized, closed days included.
+    assert len(market_daily_metadata(result)) == 61
+
+
+def test_real_source_values_arrive_unchanged_and_the_cost_follows_the_formula(warehouse: Warehouse, instance) -> None:
+    world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5))
+    with world.serving():
+        result = run_graph(fast_akshare(), warehouse, instance, partition="2025-12-04")
+    assert result.success, failure_text(result)
+    [row] = market_rows(warehouse)
+    sr = {r["trade_date"]: r for r in world.rows(Series.ZCE_SUGAR)}[D(2025, 12, 4)]
+    fx = dict(world.fx_rows())[D(2025, 12, 4)] / 100
+    ice = {r["trade_date"]: r for r in world.rows(Series.ICE_NO11)}[D(2025, 12, 4)]["close"]
+    bdi = {r["trade_date"]: r for r in world.rows(Series.BDI)}[D(2025, 12, 4)]["bdi"]
+    assert (row["sugar_close"], row["sugar_open"]) == (sr["close"], sr["open"])
+    assert row["usd_cny_rate"] == pytest.approx(fx)
+    assert row["bdi_index"] == bdi
+    expected_cost = out_of_quota_landed_cost_cny_t(D(2025, 12, 4), ice, row["usd_cny_rate"], ImportCostConfig())
+    assert row["import_cost_estimate"] == round(expected_cost, 2)
+    assert row["source"] == "akshare"
+
+
+def test_cost_inputs_come_from_run_config(warehouse: Warehouse, instance) -> None:
+    config = {"freight_usd_t": 55.0, "port_charges_cny_t": 180.0, "origin_premium_usc_lb": 0.4}
+    result = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04", market_daily_config=config)
+    assert result.success, failure_text(result)
+    [metadata] = market_daily_metadata(result)
+    assert metadata["import_cost_inputs"] == config
+    [row] = market_rows(warehouse)
+    ice = DemoSource().fetch(Series.ICE_NO11, D(2025, 12, 4), D(2025, 12, 4)).frame["close"][0]
+    expected = out_of_quota_landed_cost_cny_t(D(2025, 12, 4), ice, row["usd_cny_rate"], ImportCostConfig(**config))
+    assert row["import_cost_estimate"] == round(expected, 2)
+
+
+def test_a_trading_day_without_a_bar_fails_and_writes_no_row(warehouse: Warehouse, instance) -> None:
+    world = RecordedWorld(
+        D(2025, 11, 3),
+        D(2025, 12, 5),
+        edits={Series.ZCE_SUGAR: lambda rows: [r for r in rows if r["trade_date"] != D(2025, 12, 4)]},
+    )
+    with world.serving():
+        result = run_graph(fast_akshare(), warehouse, instance, partition_range=("2025-12-03", "2025-12-04"))
+    assert not result.success
+    assert "no bar for trading day 2025-12-04 yet" in failure_text(result)
+    assert market_rows(warehouse) == []
+
+
+def _swap_first_two(rows: list[dict]) -> list[dict]:
+    return [rows[1], rows[0], *rows[2:]]
+
+
+def _set(field: str, value: object, index: int = 5):
+    def edit(rows: list[dict]) -> list[dict]:
+        return [{**row, field: value} if i == index else row for i, row in enumerate(rows)]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("series", "edit", "body", "expected"),
+    [
+        (Series.ZCE_SUGAR, None, "<html><body><h1>502 Bad Gateway</h1></body></html>",
+         "Sina futures_zh_daily_sina(symbol='SR0'): gave up after 2 attempt(s)"),
+        (Series.ICE_NO11, None, "rename", "Sina futures_foreign_hist(symbol='RS'), field 'close': column missing"),
+        (Series.ICE_NO11, _set("close", "停牌"), None, "Sina futures_foreign_hist(symbol='RS'), field 'close': not a number"),
+        (Series.ZCE_SUGAR, _set("close", float("nan")), None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'close': missing values"),
+        (Series.ZCE_SUGAR, lambda rows: rows[:6] + rows[5:], None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': duplicate dates"),
+        (Series.ZCE_SUGAR, _set("low", -5380.0), None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'low': zero or negative prices"),
+        (Series.ZCE_SUGAR, _swap_first_two, None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': dates out of order"),
+    ],
+    ids=["html", "renamed-column", "string", "nan", "duplicate-dates", "negative-price", "out-of-order"],
+)
+def test_a_malformed_source_stops_the_run_before_anything_is_written(
+    warehouse: Warehouse, instance, series: Series, edit, body: str | None, expected: str
+) -> None:
+    world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5), edits={series: edit} if edit else {})
+    bodies = {}
+    if body == "rename":
+        bodies["ice"] = world.ice_body().replace('"close"', '"last"')
+    elif body is not None:
+        bodies["sr"] = body
+    with world.serving(**bodies):
+        result = run_graph(fast_akshare(), warehouse, instance, partition="2025-12-04")
+    assert not result.success
+    assert expected in failure_text(result)
+    assert count(warehouse, RAW_TABLES[series]) == 0
+    assert count(warehouse, market_daily) == 0

@@ -1,0 +1,116 @@
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from sugars_dagster.definitions import defs
+from sugars_dagster.errors import ConfigError
+from sugars_dagster.partitions import last_complete_day, market_day_partitions, partitions_start_date
+from sugars_dagster.resources import source_from_env, warehouse_from_env
+from sugars_dagster.sources.akshare_source import AkshareSource
+from sugars_dagster.sources.demo_source import DemoSource
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RAW_KEYS = {
+    dg.AssetKey(name)
+    for name in ("zce_sugar_bars", "usd_cny_central_parity", "baltic_dry_index", "ice_raw_sugar_bars")
+}
+
+
+def test_market_daily_is_fed_by_one_asset_per_source_series() -> None:
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey("market_daily")).parent_keys == RAW_KEYS
+    assert graph.get(dg.AssetKey("market_daily")).partitions_def == market_day_partitions
+    for key in RAW_KEYS:
+        assert graph.get(key).partitions_def is None  # sources return their whole history per call
+
+
+def test_the_job_covers_the_whole_graph() -> None:
+    job = defs.resolve_job_def("market_daily_job")
+    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {dg.AssetKey("market_daily")}
+    assert job.partitions_def == market_day_partitions
+
+
+def test_partitions_are_market_days_in_shanghai_up_to_the_last_complete_day() -> None:
+    assert market_day_partitions.timezone == "Asia/Shanghai"
+    assert market_day_partitions.get_first_partition_key() == "2006-01-06"
+    now = dt.datetime(2025, 12, 5, 0, 30, tzinfo=SHANGHAI)  # still the evening of 12-04 in UTC
+    with dg.partition_loading_context(effective_dt=now):
+        assert market_day_partitions.get_last_partition_key() == "2025-12-04"
+    assert last_complete_day(now) == dt.date(2025, 12, 4)
+    just_before = dt.datetime(2025, 12, 4, 23, 59, tzinfo=SHANGHAI)
+    with dg.partition_loading_context(effective_dt=just_before):
+        assert market_day_partitions.get_last_partition_key() == "2025-12-03"
+    assert last_complete_day(just_before) == dt.date(2025, 12, 3)
+
+
+def test_schedule_runs_by_default_at_two_in_shanghai() -> None:
+    schedule = defs.resolve_schedule_def("market_daily_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == "market_daily_job"
+
+
+def test_the_0200_tick_requests_the_day_that_just_ended(instance) -> None:
+    schedule = defs.resolve_schedule_def("market_daily_schedule")
+    tick = dt.datetime(2025, 12, 5, 2, 0, tzinfo=SHANGHAI)
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+        result = schedule.evaluate_tick(context)
+    assert [request.partition_key for request in result.run_requests] == ["2025-12-04"]
+
+
+def test_the_tick_is_the_same_on_a_host_in_another_time_zone(tmp_path) -> None:
+    # A fresh interpreter with TZ set before anything reads the local zone.
+    script = textwrap.dedent(
+        """
+        import datetime as dt, time, warnings
+        warnings.simplefilter("ignore")
+        assert time.tzname[0] in ("PST", "PDT"), time.tzname
+        import dagster as dg
+        from sugars_dagster.definitions import defs
+        schedule = defs.resolve_schedule_def("market_daily_schedule")
+        tick = dt.datetime(2025, 12, 4, 18, 0, tzinfo=dt.UTC)  # 02:00 on 12-05 in Shanghai
+        with dg.DagsterInstance.ephemeral() as instance:
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+                result = schedule.evaluate_tick(context)
+        print(",".join(request.partition_key for request in result.run_requests))
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"TZ": "America/Los_Angeles", "PATH": "/usr/bin:/bin", "SUGARS_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "2025-12-04"
+
+
+def test_source_is_chosen_by_environment_and_real_by_default() -> None:
+    assert isinstance(source_from_env({}), AkshareSource)
+    assert isinstance(source_from_env({"SUGARS_SOURCE": "demo"}), DemoSource)
+    assert isinstance(source_from_env({"SUGARS_SOURCE": " AKSHARE "}), AkshareSource)
+    with pytest.raises(ConfigError, match=r"SUGARS_SOURCE='fake' is not a source; choose one of \['akshare', 'demo'\]"):
+        source_from_env({"SUGARS_SOURCE": "fake"})
+
+
+def test_warehouse_defaults_to_a_sqlite_file_in_the_data_folder(tmp_path) -> None:
+    warehouse = warehouse_from_env({"SUGARS_DATA_DIR": str(tmp_path)})
+    assert warehouse.url == f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+
+
+@pytest.mark.parametrize("value", ["2006-13-01", "06-01-2006", "2006-1-6", "'; DROP TABLE market_daily; --"])
+def test_a_bad_partitions_start_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="SUGARS_PARTITIONS_START"):
+        partitions_start_date(value)
+
+
+def test_partitions_start_defaults_to_srs_listing_day() -> None:
+    assert partitions_start_date(None) == partitions_start_date("") == "2006-01-06"
+    assert partitions_start_date("2016-01-04") == "2016-01-04"
