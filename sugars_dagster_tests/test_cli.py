@@ -1,0 +1,85 @@
+"""The README's CLI commands, run as a user runs them."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from sugars_dagster import trading_calendar
+from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, postgres_instance_yaml
+
+pytestmark = pytest.mark.cli
+
+
+def sqlite_rows(root) -> list[tuple]:
+    warehouse = Warehouse(url=f"sqlite:///{root / 'data' / 'warehouse.sqlite'}")
+    with warehouse.engine().connect() as conn:
+        return conn.execute(sa.text("SELECT record_date, run_id FROM market_daily ORDER BY record_date")).all()
+
+
+def test_one_day_twice_leaves_one_row_and_closed_days_none(tmp_path) -> None:
+    cli = CliInstance.create(tmp_path)
+    for _ in range(2):
+        completed = cli.materialize("--partition", "2025-12-04")
+        assert completed.returncode == 0, completed.stderr[-3000:]
+    rows = sqlite_rows(tmp_path)
+    assert [row[0] for row in rows] == ["2025-12-04"]
+
+    for closed in ("2025-12-06", "2025-10-03"):  # Saturday, National Day
+        completed = cli.materialize("--partition", closed)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+    assert sqlite_rows(tmp_path) == rows
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--partition", "2025-13-01"], "containing the passed partition key `2025-13-01`"),
+        (["--partition", "'; DROP TABLE market_daily; --"], "containing the passed partition key `'; DROP TABLE"),
+        (["--partition-range", "2025-12-05...2025-12-01"], "partition range 2025-12-05...2025-12-01 starts after it ends"),
+        (["--partition", "2099-01-02"], "containing the passed partition key `2099-01-02`"),  # not over yet
+    ],
+    ids=["month-13", "sql-in-key", "start-after-end", "future-day"],
+)
+def test_a_bad_partition_is_refused_and_nothing_is_written(tmp_path, args: list[str], message: str) -> None:
+    cli = CliInstance.create(tmp_path)
+    completed = cli.materialize(*args)
+    assert completed.returncode != 0
+    assert message in completed.stdout + completed.stderr
+    assert not (tmp_path / "data" / "warehouse.sqlite").exists()
+
+
+@pytest.mark.postgres
+def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, postgres_database: str) -> None:
+    cli = CliInstance.create(
+        tmp_path,
+        instance_yaml=postgres_instance_yaml(postgres_database),
+        SUGARS_WAREHOUSE_URL=postgres_database,
+        **FAST_EVENT_SETTINGS,
+    )
+    completed = cli.materialize("--partition-range", "2016-01-01...2025-12-31")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    with Warehouse(url=postgres_database).engine().connect() as conn:
+        dates, runs = conn.execute(
+            sa.text("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM market_daily")
+        ).one()
+        first, last = conn.execute(sa.text("SELECT MIN(record_date), MAX(record_date) FROM market_daily")).one()
+    sessions = trading_calendar.sessions_between(dt.date(2016, 1, 1), dt.date(2025, 12, 31))
+    assert (dates, runs) == (len(sessions), 1)
+    assert (first, last) == (sessions[0], sessions[-1])
+
+    with dg.DagsterInstance.from_config(str(cli.home)) as instance:
+        assert instance.get_runs_count() == 1
+        statuses = instance.get_status_by_partition(
+            dg.AssetKey("market_daily"), ["2016-01-01", "2020-06-15", "2025-12-31"], _partitions()
+        )
+    assert set(statuses.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+
+def _partitions() -> dg.PartitionsDefinition:
+    from sugars_dagster.partitions import market_day_partitions
+
+    return market_day_partitions
