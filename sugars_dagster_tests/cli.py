@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,17 +43,13 @@ class CliInstance:
             base | {"DAGSTER_HOME": str(home), "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(root / "data")} | env,
         )
 
-    def run(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [DAGSTER, *args],
-            env=self.env | dict(env or {}),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([DAGSTER, *args], env=self.env, capture_output=True, text=True, timeout=600, check=False)
 
     def materialize(self, *partition_args: str) -> subprocess.CompletedProcess[str]:
-        return self.run(
-            "asset", "materialize", "-m", "sugars_dagster.definitions", "--select", "*market_daily", *partition_args
-        )
+        return self.run(*materialize_args(*partition_args))
+
+
+def materialize_args(*partition_args: str) -> list[str]:
+    """`dagster asset materialize` of the whole graph, as the README writes it."""
+    return ["asset", "materialize", "-m", "sugars_dagster.definitions", "--select", "*market_daily", *partition_args]

@@ -1,7 +1,6 @@
 import ipaddress
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 
 import dagster as dg
@@ -9,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster_tests.pg import create_database, drop_database
 
 POSTGRES_URL_ENV = "SUGARS_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -67,27 +67,16 @@ def postgres_server_url() -> str:
     return url
 
 
-def _run_ddl(server_url: str, statement: str) -> None:
-    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """URL of a fresh database, dropped after the test."""
     server_url = postgres_server_url()
-    name = f"sugars_test_{uuid.uuid4().hex[:12]}"  # generated here, never user input
-    _run_ddl(server_url, f'CREATE DATABASE "{name}"')
-    url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    url = create_database(server_url)
     try:
         yield url
     finally:
         Warehouse(url=url).engine().dispose()
-        _run_ddl(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(server_url, url)
 
 
 @pytest.fixture
