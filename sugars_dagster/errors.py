@@ -32,5 +32,9 @@ class WarehouseSchemaError(SugarsError):
     """An existing warehouse table does not match the contract this pipeline writes."""
 
 
+class WriteRefusedError(SugarsError):
+    """A write that would destroy data it must not touch (real rows under synthetic ones)."""
+
+
 class ConfigError(SugarsError):
     """A configuration value (environment or run config) is not usable."""

@@ -67,9 +67,7 @@ def postgres_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_database() -> Iterator[str]:
-    """URL of a fresh database, dropped after the test."""
+def _fresh_database() -> Iterator[str]:
     server_url = postgres_server_url()
     url = create_database(server_url)
     try:
@@ -77,6 +75,18 @@ def postgres_database() -> Iterator[str]:
     finally:
         Warehouse(url=url).engine().dispose()
         drop_database(server_url, url)
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh database, dropped after the test."""
+    yield from _fresh_database()
+
+
+@pytest.fixture
+def postgres_database_2() -> Iterator[str]:
+    """A second fresh database, for tests that keep Dagster's storage apart from the warehouse."""
+    yield from _fresh_database()
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 
 import datetime as dt
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from sugars_dagster import trading_calendar
+from sugars_dagster.assets.market_daily import market_daily as market_daily_asset
 from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
 from sugars_dagster.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
@@ -84,6 +86,17 @@ def test_real_source_values_arrive_unchanged_and_the_cost_follows_the_formula(wa
     assert row["source"] == "akshare"
 
 
+def test_a_range_run_fetches_each_source_once(sqlite_warehouse: Warehouse, instance) -> None:
+    world = RecordedWorld(D(2025, 10, 1), D(2025, 12, 5))
+    with world.serving() as mock:
+        result = run_graph(fast_akshare(), sqlite_warehouse, instance, partition_range=("2025-11-01", "2025-12-04"))
+        requested = [call.request.url for call in mock.calls]
+    assert result.success, failure_text(result)
+    services = ["getDailyKLine", "getGlobalFuturesDailyKLine", "get_goods_index", "17833.html", "RMBQuery.do"]
+    assert {service: sum(service in url for url in requested) for service in services} == dict.fromkeys(services, 1)
+    assert len(market_rows(sqlite_warehouse)) == len(trading_calendar.sessions_between(D(2025, 11, 1), D(2025, 12, 4)))
+
+
 def test_cost_inputs_come_from_run_config(warehouse: Warehouse, instance) -> None:
     config = {"freight_usd_t": 55.0, "port_charges_cny_t": 180.0, "origin_premium_usc_lb": 0.4}
     result = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04", market_daily_config=config)
@@ -149,3 +162,24 @@ def test_a_malformed_source_stops_the_run_before_anything_is_written(
     assert expected in failure_text(result)
     assert count(warehouse, RAW_TABLES[series]) == 0
     assert count(warehouse, market_daily) == 0
+
+
+def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(sqlite_warehouse: Warehouse, instance) -> None:
+    def alone() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [market_daily_asset],
+            partition_key="2025-12-04",
+            resources={"source": DemoSource(), "warehouse": sqlite_warehouse},
+            instance=instance,
+            raise_on_error=False,
+        )
+
+    empty = alone()
+    assert not empty.success
+    assert "the warehouse has no zce_sugar_bars rows from demo-synthetic on or after 2025-12-04" in failure_text(empty)
+    assert "--select '*market_daily'" in failure_text(empty)
+
+    assert run_graph(DemoSource(), sqlite_warehouse, instance, partition="2025-12-03").success
+    rebuilt = alone()
+    assert rebuilt.success, failure_text(rebuilt)
+    assert [row["record_date"] for row in market_rows(sqlite_warehouse)] == [D(2025, 12, 3), D(2025, 12, 4)]

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sugars_dagster import trading_calendar
+from sugars_dagster.partitions import market_day_partitions
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, postgres_instance_yaml
 
@@ -51,35 +52,34 @@ def test_a_bad_partition_is_refused_and_nothing_is_written(tmp_path, args: list[
     assert not (tmp_path / "data" / "warehouse.sqlite").exists()
 
 
-@pytest.mark.postgres
-def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, postgres_database: str) -> None:
-    cli = CliInstance.create(
-        tmp_path,
-        instance_yaml=postgres_instance_yaml(postgres_database),
-        SUGARS_WAREHOUSE_URL=postgres_database,
-        **FAST_EVENT_SETTINGS,
-    )
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, request: pytest.FixtureRequest, backend: str) -> None:
+    if backend == "postgres":
+        warehouse_url = request.getfixturevalue("postgres_database")
+        storage_url = request.getfixturevalue("postgres_database_2")
+        cli = CliInstance.create(
+            tmp_path,
+            instance_yaml=postgres_instance_yaml(storage_url),
+            SUGARS_WAREHOUSE_URL=warehouse_url,
+            **FAST_EVENT_SETTINGS,
+        )
+    else:  # Dagster's default SQLite storage and the default SQLite warehouse, as on a laptop
+        cli = CliInstance.create(tmp_path, **FAST_EVENT_SETTINGS)
+        warehouse_url = f"sqlite:///{tmp_path / 'data' / 'warehouse.sqlite'}"
     completed = cli.materialize("--partition-range", "2016-01-01...2025-12-31")
     assert completed.returncode == 0, completed.stderr[-3000:]
 
-    with Warehouse(url=postgres_database).engine().connect() as conn:
-        dates, runs = conn.execute(
-            sa.text("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM market_daily")
+    with Warehouse(url=warehouse_url).engine().connect() as conn:
+        dates, runs, first, last = conn.execute(
+            sa.text("SELECT COUNT(*), COUNT(DISTINCT run_id), MIN(record_date), MAX(record_date) FROM market_daily")
         ).one()
-        first, last = conn.execute(sa.text("SELECT MIN(record_date), MAX(record_date) FROM market_daily")).one()
     sessions = trading_calendar.sessions_between(dt.date(2016, 1, 1), dt.date(2025, 12, 31))
     assert (dates, runs) == (len(sessions), 1)
-    assert (first, last) == (sessions[0], sessions[-1])
+    assert (str(first), str(last)) == (str(sessions[0]), str(sessions[-1]))
 
     with dg.DagsterInstance.from_config(str(cli.home)) as instance:
         assert instance.get_runs_count() == 1
         statuses = instance.get_status_by_partition(
-            dg.AssetKey("market_daily"), ["2016-01-01", "2020-06-15", "2025-12-31"], _partitions()
+            dg.AssetKey("market_daily"), ["2016-01-01", "2020-06-15", "2025-12-31"], market_day_partitions
         )
     assert set(statuses.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
-
-
-def _partitions() -> dg.PartitionsDefinition:
-    from sugars_dagster.partitions import market_day_partitions
-
-    return market_day_partitions

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.errors import WarehouseSchemaError
+from sugars_dagster.errors import WarehouseSchemaError, WriteRefusedError
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import SeriesFrame
 from sugars_dagster.warehouse.resource import Warehouse
@@ -84,7 +84,7 @@ def test_a_failed_write_leaves_the_window_as_it_was(warehouse: Warehouse) -> Non
 
 def test_synthetic_rows_never_replace_real_ones(warehouse: Warehouse) -> None:
     write(warehouse, rows((1, 5400.0)))
-    with pytest.raises(WarehouseSchemaError, match="refusing to write synthetic demo-synthetic rows"):
+    with pytest.raises(WriteRefusedError, match="refusing to write synthetic demo-synthetic rows"):
         write(warehouse, rows((1, 5999.0)), source_label="demo-synthetic", synthetic=True)
     assert stored(warehouse)[0]["sugar_close"] == 5400.0
 
@@ -145,7 +145,7 @@ def test_an_existing_table_with_the_old_contract_is_written(warehouse: Warehouse
         (D(2025, 12, 2), 5410.0, 7.0712),
     ]
     # Without a source column the table cannot tell demo rows from real ones: the demo stays out.
-    with pytest.raises(WarehouseSchemaError, match="refusing to write synthetic"):
+    with pytest.raises(WriteRefusedError, match="refusing to write synthetic"):
         write(warehouse, rows((1, 5999.0)), source_label="demo-synthetic", synthetic=True)
 
 

@@ -7,6 +7,7 @@ import polars as pl
 from pydantic import Field
 
 from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_cost import ImportCostConfig
 from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
 from sugars_dagster.market_days import classify_window
@@ -77,9 +78,15 @@ def market_daily(
     def read(series: Series, since: dt.date, until: dt.date = dt.date.max) -> pl.DataFrame:
         return warehouse.read_series(series, source.provider(series), since, until)
 
+    warehouse.prepare()
     # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
     sugar = read(Series.ZCE_SUGAR, first)
     window = classify_window(days, set(sugar["trade_date"].to_list()))
+    if window.trading and sugar.height == 0:
+        raise MissingDataError(
+            f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {source.provider(Series.ZCE_SUGAR)} "
+            f"on or after {first}; materialize the source assets too (--select '*market_daily')"
+        )
     for day in window.closed_by_source:
         context.log.warning(
             f"{day}: past the trading calendar's coverage; no bar although later bars exist, "

@@ -8,8 +8,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
+from pydantic import PrivateAttr
 
-from sugars_dagster.errors import WarehouseSchemaError
+from sugars_dagster.errors import WriteRefusedError
 from sugars_dagster.series import SERIES_COLUMNS, Series
 from sugars_dagster.sources.base import SeriesFrame
 from sugars_dagster.warehouse.schema_check import check_existing_table
@@ -45,6 +46,7 @@ class Warehouse(dg.ConfigurableResource):
     """The market warehouse: SQLite file locally, PostgreSQL in production."""
 
     url: str
+    _market_daily_columns: dict[str, sa.types.TypeEngine] | None = PrivateAttr(default=None)
 
     def engine(self) -> sa.Engine:
         return _engine(self.url)
@@ -53,7 +55,15 @@ class Warehouse(dg.ConfigurableResource):
         return sa.make_url(self.url).render_as_string(hide_password=True)
 
     def prepare(self) -> dict[str, sa.types.TypeEngine]:
-        """Create missing tables, check existing ones; returns the columns `market_daily` has."""
+        """Create missing tables, check existing ones; returns the columns `market_daily` has.
+
+        Done once per resource instance (that is, per run), however many assets ask.
+        """
+        if self._market_daily_columns is None:
+            self._market_daily_columns = self._create_and_check()
+        return self._market_daily_columns
+
+    def _create_and_check(self) -> dict[str, sa.types.TypeEngine]:
         engine = self.engine()
         metadata.create_all(engine, checkfirst=True)
         inspector = sa.inspect(engine)
@@ -141,7 +151,7 @@ class Warehouse(dg.ConfigurableResource):
             )
         count = conn.execute(real).scalar_one()
         if count:
-            raise WarehouseSchemaError(
+            raise WriteRefusedError(
                 f"refusing to write synthetic {synthetic_label} rows: market_daily already holds "
                 f"{count} row(s) from a real source in this window; point SUGARS_WAREHOUSE_URL at "
                 "another database for the demo"
