@@ -6,30 +6,11 @@ import pytest
 
 from sugars_dagster.errors import SourceDataError
 from sugars_dagster.series import Series
+from sugars_dagster.sources.akshare_source import akshare_call
 from sugars_dagster.sources.validation import FrameContract, validate_frame
 
-SR = FrameContract(
-    series=Series.ZCE_SUGAR,
-    source="Sina futures_zh_daily_sina(symbol='SR0')",
-    date_column="date",
-    columns={
-        "open": "open",
-        "high": "high",
-        "low": "low",
-        "close": "close",
-        "settle": "settle",
-        "volume": "volume",
-        "open_interest": "hold",
-    },
-    zero_is_missing=frozenset({"settle"}),
-)
-FX = FrameContract(
-    series=Series.USD_CNY,
-    source="SAFE currency_boc_safe()",
-    date_column="日期",
-    columns={"usd_cny": "美元"},
-    scale={"usd_cny": 0.01},
-)
+SR = akshare_call(Series.ZCE_SUGAR).contract
+FX = akshare_call(Series.USD_CNY).contract
 FIRST, LAST = dt.date(2025, 12, 1), dt.date(2025, 12, 31)
 
 
@@ -136,3 +117,12 @@ def test_a_source_documented_newest_first_is_sorted() -> None:
     result = validate_frame(frame, contract, FIRST, LAST)
     assert result["trade_date"].to_list() == [dt.date(2025, 12, 2), dt.date(2025, 12, 3)]
     assert result["bdi"].to_list() == [2050.0, 2100.0]
+
+
+def test_a_wholly_blank_row_is_skipped_but_a_dateless_value_is_not() -> None:
+    footnote = pd.DataFrame({"日期": [dt.date(2025, 12, 1), pd.NaT], "美元": [710.76, float("nan")]})
+    assert validate_frame(footnote, FX, FIRST, LAST)["usd_cny"].to_list() == [7.1076]
+
+    dateless = pd.DataFrame({"日期": [dt.date(2025, 12, 1), pd.NaT], "美元": [710.76, 711.02]})
+    with pytest.raises(SourceDataError, match=r"field '日期': 1 value\(s\) are not dates \(YYYY-MM-DD\): NaT"):
+        validate_frame(dateless, FX, FIRST, LAST)

@@ -97,7 +97,6 @@ def test_raw_landing_mirrors_the_fetched_span(warehouse: Warehouse) -> None:
         )
         return SeriesFrame(Series.BDI, "sina:spot_goods:BDI", frame, synthetic=False)
 
-    warehouse.prepare()
     first = warehouse.land_series(fetched({1: 2400.0, 2: 2410.0, 3: 2420.0}), "run-1", T0)
     assert first.inserted == 3
     second = warehouse.land_series(fetched({1: 2400.0, 3: 2425.0}), "run-2", T1)

@@ -78,7 +78,6 @@ def market_daily(
     def read(series: Series, since: dt.date, until: dt.date = dt.date.max) -> pl.DataFrame:
         return warehouse.read_series(series, source.provider(series), since, until)
 
-    warehouse.prepare()
     # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
     sugar = read(Series.ZCE_SUGAR, first)
     window = classify_window(days, set(sugar["trade_date"].to_list()))

@@ -30,7 +30,6 @@ def land_series(
     check_requested_range(context.run.tags)
     first, last = history_span()
     fetched = source.fetch(series, first, last, log=context.log)
-    warehouse.prepare()
     counts = warehouse.land_series(fetched, context.run.run_id, dt.datetime.now(dt.UTC))
     frame = fetched.frame
     newest = frame.tail(1).to_dicts()[0]

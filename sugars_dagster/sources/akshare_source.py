@@ -27,7 +27,8 @@ class AkshareCall:
     call: Callable[[Any], Any]  # receives the akshare module
 
 
-def _call_for(series: Series) -> AkshareCall:
+def akshare_call(series: Series) -> AkshareCall:
+    """The akshare function serving `series`, and the contract its frame must meet."""
     if series is Series.ZCE_SUGAR:
         source = "Sina futures_zh_daily_sina(symbol='SR0')"
         return AkshareCall(
@@ -106,12 +107,12 @@ class AkshareSource(MarketSource):
         return AKSHARE_LABEL
 
     def provider(self, series: Series) -> str:
-        return _call_for(series).provider
+        return akshare_call(series).provider
 
     def fetch(
         self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None
     ) -> SeriesFrame:
-        spec = _call_for(series)
+        spec = akshare_call(series)
 
         def call() -> Any:
             import akshare

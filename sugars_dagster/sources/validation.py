@@ -69,6 +69,8 @@ def _is_missing(value: Any) -> bool:
 
 
 def _to_date(value: Any) -> dt.date | None:
+    if _is_missing(value):  # pandas' NaT is a datetime too
+        return None
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -99,17 +101,26 @@ def _examples(items: Sequence[Any]) -> str:
     return shown + (f" and {len(items) - _EXAMPLES} more" if len(items) > _EXAMPLES else "")
 
 
-def _parse_dates(frame: Any, contract: FrameContract) -> list[dt.date]:
+def _parse_dates(frame: Any, contract: FrameContract) -> list[tuple[int, dt.date]]:
+    """(row index, date) of every dated row. A wholly blank row (no date, no values, such as a
+    spreadsheet's trailing note) is skipped; a row with values but no readable date is an error."""
     raw = _column_values(frame, contract.date_column)
-    dates = [_to_date(value) for value in raw]
-    bad = [value for value, parsed in zip(raw, dates, strict=True) if parsed is None]
+    values = [_column_values(frame, name) for name in contract.columns.values()]
+    dated: list[tuple[int, dt.date]] = []
+    bad: list[str] = []
+    for index, value in enumerate(raw):
+        parsed = _to_date(value)
+        if parsed is not None:
+            dated.append((index, parsed))
+        elif not (_is_missing(value) and all(_is_missing(column[index]) for column in values)):
+            bad.append(repr(value))
     if bad:
         raise SourceDataError(
             contract.source,
-            f"{len(bad)} value(s) are not dates (YYYY-MM-DD): {_examples([repr(value) for value in bad])}",
+            f"{len(bad)} value(s) are not dates (YYYY-MM-DD): {_examples(bad)}",
             field=contract.date_column,
         )
-    return dates  # type: ignore[return-value]
+    return dated
 
 
 def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
@@ -154,14 +165,13 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
     if len(frame) == 0:
         raise SourceDataError(contract.source, "returned no rows")
 
-    dates = _parse_dates(frame, contract)
-    _check_order(dates, contract)
-    in_window = [index for index, day in enumerate(dates) if first <= day <= last]
+    dated = _parse_dates(frame, contract)
+    _check_order([day for _, day in dated], contract)
+    dates = dict(dated)
+    in_window = [index for index, day in dated if first <= day <= last]
     if not in_window:
-        raise SourceDataError(
-            contract.source,
-            f"no rows between {first} and {last}; it returned {min(dates)} .. {max(dates)}",
-        )
+        span = f"{min(dates.values())} .. {max(dates.values())}" if dates else "no dated rows"
+        raise SourceDataError(contract.source, f"no rows between {first} and {last}; it returned {span}")
 
     low, high = PLAUSIBLE_RANGES[contract.series]
     canonical: dict[str, list[Any]] = {"trade_date": [dates[index] for index in in_window]}

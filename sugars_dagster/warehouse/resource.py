@@ -51,13 +51,10 @@ class Warehouse(dg.ConfigurableResource):
     def engine(self) -> sa.Engine:
         return _engine(self.url)
 
-    def display_url(self) -> str:
-        return sa.make_url(self.url).render_as_string(hide_password=True)
-
     def prepare(self) -> dict[str, sa.types.TypeEngine]:
         """Create missing tables, check existing ones; returns the columns `market_daily` has.
 
-        Done once per resource instance (that is, per run), however many assets ask.
+        Every reading and writing method calls it; the work is done once per resource instance.
         """
         if self._market_daily_columns is None:
             self._market_daily_columns = self._create_and_check()
@@ -78,6 +75,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def land_series(self, fetched: SeriesFrame, run_id: str, now: dt.datetime) -> WriteCounts:
         """Mirror the fetched span of one provider's series into its raw table."""
+        self.prepare()
         table = RAW_TABLES[fetched.series]
         frame = fetched.frame.with_columns(pl.lit(fetched.provider).alias("provider"))
         first, last = frame["trade_date"].min(), frame["trade_date"].max()
@@ -95,6 +93,7 @@ class Warehouse(dg.ConfigurableResource):
             )
 
     def read_series(self, series: Series, provider: str, first: dt.date, last: dt.date) -> pl.DataFrame:
+        self.prepare()
         table = RAW_TABLES[series]
         names = ["trade_date", *(column.name for column in SERIES_COLUMNS[series])]
         query = (
