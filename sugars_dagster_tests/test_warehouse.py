@@ -1,6 +1,7 @@
 """The warehouse against a SQLite file and a real PostgreSQL database."""
 
 import datetime as dt
+import threading
 
 import polars as pl
 import pytest
@@ -196,3 +197,28 @@ def test_raw_tables_are_created_with_provider_and_date_as_key(warehouse: Warehou
     inspector = sa.inspect(warehouse.engine())
     for table in RAW_TABLES.values():
         assert inspector.get_pk_constraint(table.name)["constrained_columns"] == ["provider", "trade_date"]
+
+
+def test_concurrent_writers_of_one_window_queue_and_the_table_equals_one_of_them(warehouse: Warehouse) -> None:
+    frames = {writer: rows(*((day, 5400.0 + 100 * writer + day) for day in range(1, 8))) for writer in range(4)}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(frames))
+
+    def writer(number: int) -> None:
+        try:
+            start.wait()
+            for attempt in range(3):
+                # A fresh resource per write, as separate runs would have.
+                write(Warehouse(url=warehouse.url), frames[number], run_id=f"writer-{number}-{attempt}")
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(number,)) for number in frames]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    final = [(row["record_date"], row["sugar_close"]) for row in stored(warehouse)]
+    assert final in [[(row["record_date"], row["sugar_close"]) for row in frame.to_dicts()] for frame in frames.values()]
+    assert len({row["run_id"] for row in stored(warehouse)}) == 1

@@ -2,6 +2,8 @@
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,34 @@ from sugars_dagster.warehouse.window_write import WriteCounts, replace_window
 _ANY_TYPE = (sa.types.TypeEngine,)
 
 
+# Names the warehouse's writer lock among PostgreSQL advisory locks ("SGDR"); any constant works.
+_WRITER_LOCK_KEY = 0x53474452
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    database = sa.make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Wait for a concurrent writer instead of failing with "database is locked".
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    # pysqlite begins transactions lazily, so two writers can both read, then deadlock upgrading
+    # their locks. Taking the write lock at BEGIN makes concurrent transactions queue instead.
+    @sa.event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 @functools.cache
 def _engine(url: str) -> sa.Engine:
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Wait for a concurrent writer instead of failing with "database is locked".
-        return sa.create_engine(url, connect_args={"timeout": 30})
+    if sa.make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
     return sa.create_engine(url, pool_pre_ping=True)
 
 
@@ -60,9 +82,20 @@ class Warehouse(dg.ConfigurableResource):
             self._market_daily_columns = self._create_and_check()
         return self._market_daily_columns
 
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """One transaction holding the warehouse's writer lock, so that concurrent runs (schedule,
+        sensor, UI, CLI) write one after another and each sees what the previous one wrote."""
+        with self.engine().begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
+            # SQLite: BEGIN IMMEDIATE (see _sqlite_engine) already holds the database's write lock.
+            yield conn
+
     def _create_and_check(self) -> dict[str, sa.types.TypeEngine]:
         engine = self.engine()
-        metadata.create_all(engine, checkfirst=True)
+        with self._writing() as conn:
+            metadata.create_all(conn, checkfirst=True)
         inspector = sa.inspect(engine)
         for table in RAW_TABLES.values():
             check_existing_table(
@@ -79,7 +112,7 @@ class Warehouse(dg.ConfigurableResource):
         table = RAW_TABLES[fetched.series]
         frame = fetched.frame.with_columns(pl.lit(fetched.provider).alias("provider"))
         first, last = frame["trade_date"].min(), frame["trade_date"].max()
-        with self.engine().begin() as conn:
+        with self._writing() as conn:
             return replace_window(
                 conn,
                 table,
@@ -131,7 +164,7 @@ class Warehouse(dg.ConfigurableResource):
         stamp: dict[str, Any] = {"updated_at": now if keeps_zone else now.astimezone(dt.UTC).replace(tzinfo=None)}
         if "run_id" in provenance:
             stamp["run_id"] = run_id
-        with self.engine().begin() as conn:
+        with self._writing() as conn:
             if synthetic:
                 self._refuse_to_overwrite_real_rows(conn, in_window, source_label, "source" in provenance)
             return replace_window(
@@ -155,6 +188,18 @@ class Warehouse(dg.ConfigurableResource):
                 f"{count} row(s) from a real source in this window; point SUGARS_WAREHOUSE_URL at "
                 "another database for the demo"
             )
+
+    def market_daily_dates(self, first: dt.date, last: dt.date) -> set[dt.date]:
+        """The days in [first, last] that have a `market_daily` row."""
+        self.prepare()
+        query = sa.select(market_daily.c.record_date).where(market_daily.c.record_date.between(first, last))
+        with self.engine().connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def newest_market_day(self) -> dt.date | None:
+        self.prepare()
+        with self.engine().connect() as conn:
+            return conn.execute(sa.select(sa.func.max(market_daily.c.record_date))).scalar_one()
 
     def read_market_daily(self, first: dt.date, last: dt.date) -> pl.DataFrame:
         names = ["record_date", *MARKET_DAILY_DECIMALS, "source", "run_id", "updated_at"]
