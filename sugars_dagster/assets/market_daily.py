@@ -7,6 +7,7 @@ import polars as pl
 from pydantic import Field
 
 from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_cost import ImportCostConfig
 from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
@@ -59,6 +60,7 @@ def _preview(frame: pl.DataFrame) -> str:
     deps=raw_series_assets,
     group_name="market",
     kinds={"polars", "sql"},
+    pool=WAREHOUSE_POOL,
 )
 def market_daily(
     context: dg.AssetExecutionContext,
@@ -67,6 +69,13 @@ def market_daily(
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
     """ZCE white sugar close and open with USD/CNY, BDI and the import-cost estimate, per trading day."""
+    with no_retry_for_lasting_errors():
+        return _load_window(context, config, source, warehouse)
+
+
+def _load_window(
+    context: dg.AssetExecutionContext, config: MarketDailyConfig, source: MarketSource, warehouse: Warehouse
+) -> dg.MaterializeResult:
     check_requested_range(context.run.tags)
     days = window_days(context.partition_time_window)
     first, last = days[0], days[-1]

@@ -9,6 +9,7 @@ import datetime as dt
 
 import dagster as dg
 
+from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.partitions import check_requested_range, last_complete_day, market_day_partitions
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource
@@ -27,10 +28,11 @@ def history_span() -> tuple[dt.date, dt.date]:
 def land_series(
     context: dg.AssetExecutionContext, series: Series, source: MarketSource, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    check_requested_range(context.run.tags)
-    first, last = history_span()
-    fetched = source.fetch(series, first, last, log=context.log)
-    counts = warehouse.land_series(fetched, context.run.run_id, dt.datetime.now(dt.UTC))
+    with no_retry_for_lasting_errors():
+        check_requested_range(context.run.tags)
+        first, last = history_span()
+        fetched = source.fetch(series, first, last, log=context.log)
+        counts = warehouse.land_series(fetched, context.run.run_id, dt.datetime.now(dt.UTC))
     frame = fetched.frame
     newest = frame.tail(1).to_dicts()[0]
     return dg.MaterializeResult(
@@ -50,6 +52,7 @@ def land_series(
 _COMMON = {
     "group_name": "sources",
     "kinds": {"python", "sql"},
+    "pool": WAREHOUSE_POOL,
     # Needed so a --partition-range over the whole graph stays one run.
     "backfill_policy": dg.BackfillPolicy.single_run(),
 }
