@@ -1,18 +1,32 @@
-"""The code location: assets, the job, the nightly schedule and their resources."""
+"""The code location: assets, the job, the schedule, the sensors and their resources."""
 
 import dagster as dg
 
 from sugars_dagster.assets.market_daily import market_daily
 from sugars_dagster.assets.raw_series import raw_series_assets
 from sugars_dagster.jobs import market_daily_job
-from sugars_dagster.resources import source_from_env, warehouse_from_env
+from sugars_dagster.resources import (
+    alerter_from_env,
+    catchup_policy_from_env,
+    source_from_env,
+    warehouse_from_env,
+)
 from sugars_dagster.schedules import market_daily_schedule
+from sugars_dagster.sensors.catchup import market_daily_catchup_sensor
+from sugars_dagster.sensors.failure_alerts import market_daily_failure_alert_sensor
+from sugars_dagster.sensors.freshness import market_daily_freshness_sensor
 
 defs = dg.Definitions(
     assets=[*raw_series_assets, market_daily],
     jobs=[market_daily_job],
     schedules=[market_daily_schedule],
-    resources={"source": source_from_env(), "warehouse": warehouse_from_env()},
+    sensors=[market_daily_catchup_sensor, market_daily_failure_alert_sensor, market_daily_freshness_sensor],
+    resources={
+        "source": source_from_env(),
+        "warehouse": warehouse_from_env(),
+        "catchup": catchup_policy_from_env(),
+        "alerter": alerter_from_env(),
+    },
     # One process for the whole run: a range run's steps share nothing worth a process each,
     # and a process per step costs seconds.
     executor=dg.in_process_executor,

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from sugars_dagster.alerts import Alerter
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.sensors.catchup import CatchupPolicy
+from sugars_dagster.settings import int_setting
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.sources.demo_source import DemoSource
@@ -16,18 +19,25 @@ SOURCE_ENV = "SUGARS_SOURCE"
 WAREHOUSE_URL_ENV = "SUGARS_WAREHOUSE_URL"
 DATA_DIR_ENV = "SUGARS_DATA_DIR"
 
+ALERT_URLS_ENV = "SUGARS_ALERT_URLS"
+UI_BASE_URL_ENV = "SUGARS_UI_BASE_URL"
+
 DEFAULT_SOURCE = "akshare"
 DEFAULT_DATA_DIR = "data"
-
-_SOURCES: dict[str, type[MarketSource]] = {"akshare": AkshareSource, "demo": DemoSource}
-
 
 def source_from_env(environ: Mapping[str, str] = os.environ) -> MarketSource:
     """`akshare` (real data) unless SUGARS_SOURCE says `demo`; synthetic data is never a fallback."""
     name = environ.get(SOURCE_ENV, "").strip().lower() or DEFAULT_SOURCE
-    if name not in _SOURCES:
-        raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of {sorted(_SOURCES)}")
-    return _SOURCES[name]()
+    if name == "demo":
+        return DemoSource()
+    if name == "akshare":
+        return AkshareSource(
+            attempts=int_setting(environ, "SUGARS_SOURCE_ATTEMPTS", 4, 1, "the tries per source call"),
+            timeout_seconds=int_setting(
+                environ, "SUGARS_SOURCE_TIMEOUT_SECONDS", 60, 1, "the deadline of one source call, in seconds"
+            ),
+        )
+    raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of ['akshare', 'demo']")
 
 
 def default_warehouse_url(environ: Mapping[str, str] = os.environ) -> str:
@@ -43,3 +53,26 @@ def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
     if environ.get(WAREHOUSE_URL_ENV, "").strip():
         return Warehouse(url=dg.EnvVar(WAREHOUSE_URL_ENV))
     return Warehouse(url=default_warehouse_url(environ))
+
+
+def catchup_policy_from_env(environ: Mapping[str, str] = os.environ) -> CatchupPolicy:
+    return CatchupPolicy(
+        lookback_days=int_setting(
+            environ, "SUGARS_CATCHUP_LOOKBACK_DAYS", 30, 0, "the days the catch-up sensor checks (0 = all history)"
+        ),
+        grace_minutes=int_setting(
+            environ, "SUGARS_CATCHUP_GRACE_MINUTES", 60, 0, "the minutes after 02:00 before yesterday counts as missing"
+        ),
+        max_runs_per_tick=int_setting(environ, "SUGARS_CATCHUP_MAX_RUNS", 5, 1, "the runs one sensor tick may request"),
+        retry_minutes=int_setting(
+            environ, "SUGARS_CATCHUP_RETRY_MINUTES", 15, 1, "the first wait before a failing day is tried again"
+        ),
+    )
+
+
+def alerter_from_env(environ: Mapping[str, str] = os.environ) -> Alerter:
+    """Alert URLs often carry tokens, so they are read through EnvVar and hidden in the UI."""
+    base_url = environ.get(UI_BASE_URL_ENV, "").strip() or "http://127.0.0.1:3000"
+    if environ.get(ALERT_URLS_ENV, "").strip():
+        return Alerter(urls=dg.EnvVar(ALERT_URLS_ENV), ui_base_url=base_url)
+    return Alerter(urls="", ui_base_url=base_url)

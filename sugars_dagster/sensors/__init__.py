@@ -1,0 +1,1 @@
+"""Sensors: catch-up of missing days, failure alerts, and the freshness alarm."""

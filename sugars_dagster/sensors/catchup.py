@@ -1,0 +1,162 @@
+"""`market_daily_catchup_sensor`: find trading days that are missing and load them.
+
+A day is missing when Dagster has no successful materialization of it, or when it has one but the
+warehouse has no row (rows deleted, a database restored from an old backup). The sensor replaces
+the old service's start-up catch-up, and Dagster's schedule, which after an outage runs only the
+latest missed tick.
+"""
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from pydantic import Field
+
+from sugars_dagster import clock, trading_calendar
+from sugars_dagster.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
+from sugars_dagster.jobs import market_daily_job
+from sugars_dagster.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
+from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
+from sugars_dagster.series import Series
+from sugars_dagster.settings import int_setting
+from sugars_dagster.sources.base import MarketSource
+from sugars_dagster.trading_calendar import DayStatus
+from sugars_dagster.warehouse.resource import Warehouse
+
+MARKET_DAILY = dg.AssetKey("market_daily")
+TRIGGER_TAG = "sugars/trigger"
+IN_FLIGHT_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+SHANGHAI = ZoneInfo(MARKET_TIMEZONE)
+
+# How often the daemon evaluates the sensor; fixed when the code location loads.
+CATCHUP_INTERVAL_SECONDS = int_setting(
+    os.environ, "SUGARS_CATCHUP_INTERVAL_SECONDS", 120, 5, "the seconds between catch-up sensor ticks"
+)
+
+
+class CatchupPolicy(dg.ConfigurableResource):
+    """How far back the catch-up sensor looks and how it paces retries."""
+
+    lookback_days: int = Field(default=30, ge=0, description="days checked back from yesterday; 0 = all history")
+    grace_minutes: int = Field(
+        default=60, ge=0, le=1200, description="minutes after the 02:00 schedule before yesterday counts"
+    )
+    max_runs_per_tick: int = Field(default=5, ge=1, le=100, description="runs (gaps) requested per tick at most")
+    retry_minutes: int = Field(
+        default=15, ge=1, description="first wait before a failed day is tried again; doubles per attempt"
+    )
+    retry_ceiling_hours: int = Field(default=24, ge=1, description="longest wait between tries of a failing day")
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def days_in_flight(instance: dg.DagsterInstance, first: dt.date, last: dt.date) -> set[dt.date]:
+    """Days in [first, last] that a queued or running run is already loading into market_daily."""
+    flying: set[dt.date] = set()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT_STATUSES)):
+        if run.asset_selection is not None and MARKET_DAILY not in run.asset_selection:
+            continue
+        if run.asset_selection is None and run.job_name != market_daily_job.name:
+            continue
+        single = run.tags.get("dagster/partition")
+        start, end = run.tags.get(RANGE_START_TAG, single), run.tags.get(RANGE_END_TAG, single)
+        if start and end:
+            flying |= {day for day in _days(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) if first <= day <= last}
+    return flying
+
+
+def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) -> str:
+    if not plan.missing:
+        return f"all {len(expected)} trading days since {first} are loaded"
+    parts = [f"{len(plan.missing)} of {len(expected)} trading days since {first} are missing"]
+    if plan.in_flight:
+        parts.append(f"{len(plan.in_flight)} already queued or running ({plan.in_flight[0]} .. {plan.in_flight[-1]})")
+    for day, backoff in sorted(plan.waiting.items()):
+        parts.append(
+            f"{day} failed {backoff.attempts} time(s), next try after "
+            f"{backoff.next_try.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai"
+        )
+    return "; ".join(parts)
+
+
+@dg.sensor(
+    name="market_daily_catchup_sensor",
+    job=market_daily_job,
+    minimum_interval_seconds=CATCHUP_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Loads trading days missing from market_daily (in Dagster or in the warehouse), "
+    "one run per gap, retrying failing days at growing intervals.",
+)
+def market_daily_catchup_sensor(
+    context: dg.SensorEvaluationContext, catchup: CatchupPolicy, warehouse: Warehouse, source: MarketSource
+) -> dg.SensorResult:
+    now = clock.now()
+    first, last = catchup_window(
+        now,
+        lookback_days=catchup.lookback_days,
+        grace=dt.timedelta(minutes=catchup.grace_minutes),
+        schedule_time=NIGHTLY_LOAD_TIME,
+        timezone=SHANGHAI,
+        history_start=market_day_partitions.start.date(),
+    )
+    if last < first:
+        return dg.SensorResult(skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=context.cursor)
+
+    # Past the calendar's coverage the sugar bars decide which weekdays traded.
+    bar_dates = set(warehouse.read_series(Series.ZCE_SUGAR, source.provider(Series.ZCE_SUGAR), first, dt.date.max)["trade_date"])
+    expected = [
+        day
+        for day in _days(first, last)
+        if trading_calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)
+    ]
+    # None until the asset's first materialization.
+    statuses = (
+        context.instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], market_day_partitions)
+        or {}
+    )
+    in_warehouse = warehouse.market_daily_dates(first, last)
+    loaded = {
+        day
+        for day in expected
+        if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.MATERIALIZED and day in in_warehouse
+    }
+    in_flight = days_in_flight(context.instance, first, last) | {
+        day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
+    }
+    plan = plan_catchup(
+        now=now,
+        expected=expected,
+        loaded=loaded,
+        in_flight=in_flight,
+        state=CatchupState.from_cursor(context.cursor),
+        max_runs=catchup.max_runs_per_tick,
+        retry_base=dt.timedelta(minutes=catchup.retry_minutes),
+        retry_ceiling=dt.timedelta(hours=catchup.retry_ceiling_hours),
+    )
+    if not plan.ranges:
+        return dg.SensorResult(skip_reason=_skip_message(plan, expected, first), cursor=plan.state.to_cursor())
+
+    requests = []
+    for start, end in plan.ranges:
+        attempt = plan.attempts[(start, end)]
+        context.log.info(f"requesting {start} .. {end} (attempt {attempt})")
+        requests.append(
+            dg.RunRequest(
+                # The attempt number keeps a retried range from being dropped as a duplicate:
+                # Dagster never launches the same run key twice.
+                run_key=f"catchup {start}...{end} attempt {attempt}",
+                tags={RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), TRIGGER_TAG: "catchup"},
+            )
+        )
+    if plan.deferred:
+        context.log.info(f"{len(plan.deferred)} more missing day(s) wait for the next tick: {plan.deferred}")
+    return dg.SensorResult(run_requests=requests, cursor=plan.state.to_cursor())

@@ -1,0 +1,228 @@
+"""The catch-up sensor through build_sensor_context on a real instance and warehouse."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from sugars_dagster import clock, trading_calendar
+from sugars_dagster.definitions import defs
+from sugars_dagster.errors import ConfigError
+from sugars_dagster.resources import catchup_policy_from_env
+from sugars_dagster.sensors.catchup import CatchupPolicy
+from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster.warehouse.tables import market_daily
+from sugars_dagster_tests.runs import failure_text, run_graph
+
+D = dt.date
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SENSOR = defs.resolve_sensor_def("market_daily_catchup_sensor")
+
+
+class Tick:
+    """Evaluates the sensor at chosen moments, carrying its cursor from tick to tick."""
+
+    def __init__(self, instance: dg.DagsterInstance, warehouse: Warehouse, monkeypatch, **policy):
+        self.instance, self.warehouse, self.monkeypatch = instance, warehouse, monkeypatch
+        self.policy = CatchupPolicy(**({"lookback_days": 30} | policy))
+        self.cursor: str | None = None
+
+    def at(self, local: dt.datetime):
+        self.monkeypatch.setattr(clock, "now", lambda: local.replace(tzinfo=SHANGHAI).astimezone(dt.UTC))
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"catchup": self.policy, "warehouse": self.warehouse, "source": DemoSource()},
+        )
+        result = SENSOR.evaluate_tick(context)
+        self.cursor = result.cursor
+        return result
+
+
+def ranges(result) -> list[tuple[str, str]]:
+    return [
+        (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"])
+        for request in result.run_requests or []
+    ]
+
+
+def load(instance, warehouse: Warehouse, first: str, last: str) -> None:
+    result = run_graph(DemoSource(), warehouse, instance, partition_range=(first, last))
+    assert result.success, failure_text(result)
+
+
+def delete_rows(warehouse: Warehouse, *days: dt.date) -> None:
+    with warehouse.engine().begin() as conn:
+        conn.execute(sa.delete(market_daily).where(market_daily.c.record_date.in_(days)))
+
+
+def sessions(first: dt.date, last: dt.date) -> int:
+    return len(trading_calendar.sessions_between(first, last))
+
+
+AFTER_GRACE = dt.datetime(2025, 12, 5, 4, 0)  # Friday 04:00 in Shanghai, two hours after the schedule
+
+
+def test_nothing_missing_says_what_it_saw(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert result.run_requests == []
+    count = sessions(D(2025, 11, 5), D(2025, 12, 4))
+    assert result.skip_message == f"all {count} trading days since 2025-11-05 are loaded"
+
+
+def test_a_three_day_outage_is_one_run(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-01")
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert ranges(result) == [("2025-12-02", "2025-12-04")]
+    [request] = result.run_requests
+    assert request.tags["sugars/trigger"] == "catchup"
+    assert request.run_key == "catchup 2025-12-02...2025-12-04 attempt 1"
+
+
+def test_holes_in_the_middle_are_one_run_each_newest_first(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-11-11")
+    load(instance, sqlite_warehouse, "2025-11-14", "2025-11-20")  # hole: Wed 11-12 .. Thu 11-13
+    load(instance, sqlite_warehouse, "2025-11-24", "2025-12-04")  # hole: Fri 11-21 (then a weekend)
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert ranges(result) == [("2025-11-21", "2025-11-21"), ("2025-11-12", "2025-11-13")]
+
+
+def test_rows_deleted_behind_dagsters_back_are_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
+    delete_rows(sqlite_warehouse, D(2025, 11, 26), D(2025, 11, 27), D(2025, 11, 28))
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert ranges(result) == [("2025-11-26", "2025-11-28")]
+
+
+def test_a_day_in_flight_is_not_requested_again(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
+    instance.add_run(
+        dg.DagsterRun(job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": "2025-12-04"})
+    )
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert result.run_requests == []
+    assert "1 of" in result.skip_message
+    assert "1 already queued or running (2025-12-04 .. 2025-12-04)" in result.skip_message
+
+
+def test_a_running_range_covers_all_its_days(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-11-30")
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="__ASSET_JOB",
+            status=dg.DagsterRunStatus.STARTING,
+            asset_selection={dg.AssetKey("market_daily")},
+            tags={"dagster/asset_partition_range_start": "2025-12-01", "dagster/asset_partition_range_end": "2025-12-03"},
+        )
+    )
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert ranges(result) == [("2025-12-04", "2025-12-04")]
+
+
+def test_a_day_that_keeps_failing_is_retried_at_growing_intervals(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
+    tick = Tick(instance, sqlite_warehouse, monkeypatch, retry_minutes=15)
+    start = AFTER_GRACE
+    # Nothing ever loads 12-04 (the runs the sensor asks for fail): it is asked for again after
+    # 15, then 30, then 60 minutes, never in between, each time under a new run key.
+    timeline = [
+        (0, ["catchup 2025-12-04...2025-12-04 attempt 1"]),
+        (5, []),
+        (14, []),
+        (16, ["catchup 2025-12-04...2025-12-04 attempt 2"]),
+        (40, []),
+        (45, []),
+        (46, ["catchup 2025-12-04...2025-12-04 attempt 3"]),
+        (100, []),
+        (105, []),
+        (106, ["catchup 2025-12-04...2025-12-04 attempt 4"]),
+    ]
+    for minutes, expected_keys in timeline:
+        result = tick.at(start + dt.timedelta(minutes=minutes))
+        assert [request.run_key for request in result.run_requests] == expected_keys, minutes
+        if not expected_keys:
+            assert "2025-12-04 failed" in result.skip_message and "next try after" in result.skip_message
+    # Once the day is loaded the sensor forgets its failures.
+    load(instance, sqlite_warehouse, "2025-12-04", "2025-12-04")
+    result = tick.at(start + dt.timedelta(minutes=107))
+    assert result.run_requests == [] and result.skip_message.startswith("all ")
+    assert tick.cursor == '{"backoff": {}}'
+
+
+def test_weekends_and_holidays_are_never_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+    # Around National Day 2025: from Sunday 09-28 (a make-up working day, exchanges closed)
+    # to Thursday 10-09, only 09-29, 09-30 and 10-09 traded.
+    load(instance, sqlite_warehouse, "2025-09-29", "2025-09-30")
+    load(instance, sqlite_warehouse, "2025-10-09", "2025-10-09")
+    result = Tick(instance, sqlite_warehouse, monkeypatch, lookback_days=12).at(dt.datetime(2025, 10, 10, 4, 0))
+    assert result.run_requests == []
+    assert result.skip_message == "all 3 trading days since 2025-09-28 are loaded"
+
+
+def test_yesterday_counts_only_after_the_grace_period(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
+    tick = Tick(instance, sqlite_warehouse, monkeypatch, grace_minutes=60)
+    for local, expected in [
+        (dt.datetime(2025, 12, 5, 1, 59), []),  # the schedule has not even run
+        (dt.datetime(2025, 12, 5, 2, 30), []),  # it may still be running
+        (dt.datetime(2025, 12, 5, 2, 59), []),
+        (dt.datetime(2025, 12, 5, 3, 1), [("2025-12-04", "2025-12-04")]),
+    ]:
+        assert ranges(tick.at(local)) == expected, local
+
+
+def test_a_long_gap_is_one_run_even_over_the_whole_history(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
+    result = Tick(instance, sqlite_warehouse, monkeypatch, lookback_days=0).at(AFTER_GRACE)
+    assert ranges(result) == [("2006-01-06", "2025-11-04")]
+
+
+def test_at_most_the_configured_runs_per_tick(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
+    holes = [D(2025, 11, day) for day in (6, 10, 12, 14, 18, 20, 24)]
+    delete_rows(sqlite_warehouse, *holes)
+    result = Tick(instance, sqlite_warehouse, monkeypatch, max_runs_per_tick=5).at(AFTER_GRACE)
+    assert ranges(result) == [(day.isoformat(), day.isoformat()) for day in sorted(holes, reverse=True)[:5]]
+
+
+def test_the_requested_run_loads_the_gap(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-12-01")
+    [request] = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE).run_requests
+    result = run_graph(
+        DemoSource(),
+        sqlite_warehouse,
+        instance,
+        partition_range=(request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]),
+    )
+    assert result.success, failure_text(result)
+    after = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE + dt.timedelta(minutes=5))
+    assert after.skip_message.startswith(f"all {sessions(D(2025, 11, 5), D(2025, 12, 4))} trading days")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SUGARS_CATCHUP_LOOKBACK_DAYS", "-3", "SUGARS_CATCHUP_LOOKBACK_DAYS=-3 is below 0"),
+        ("SUGARS_CATCHUP_LOOKBACK_DAYS", "thirty", "SUGARS_CATCHUP_LOOKBACK_DAYS='thirty' is not a whole number"),
+        ("SUGARS_CATCHUP_GRACE_MINUTES", "-1", "SUGARS_CATCHUP_GRACE_MINUTES=-1 is below 0"),
+        ("SUGARS_CATCHUP_MAX_RUNS", "0", "SUGARS_CATCHUP_MAX_RUNS=0 is below 1"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        catchup_policy_from_env({name: value})
+
+
+def test_default_policy() -> None:
+    policy = catchup_policy_from_env({})
+    assert (policy.lookback_days, policy.grace_minutes, policy.max_runs_per_tick, policy.retry_minutes) == (30, 60, 5, 15)
+    assert SENSOR.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_a_fresh_instance_requests_the_whole_window(instance, sqlite_warehouse, monkeypatch) -> None:
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert ranges(result) == [("2025-11-05", "2025-12-04")]
