@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +56,25 @@ def check_loaded(warehouse_url: str, first: dt.date, last: dt.date) -> int:
     return rows
 
 
-def one_run(backend: str, root: Path, first: dt.date, last: dt.date, event_settings: dict[str, str]) -> tuple[Measurement, int]:
+def one_run(
+    backend: str,
+    root: Path,
+    first: dt.date,
+    last: dt.date,
+    event_settings: dict[str, str],
+    after: Callable[[Path, str], None] | None = None,
+) -> tuple[Measurement, int]:
+    """Load [first, last] in one CLI run into a fresh instance and warehouse; `after(home,
+    warehouse_url)` may look at them before they are thrown away."""
     partition_range = ["--partition-range", f"{first}...{last}"]
     if backend == "sqlite":
         cli = CliInstance.create(root, **event_settings)
+        warehouse = f"sqlite:///{root / 'data' / 'warehouse.sqlite'}"
         measurement = run_measured(cli, materialize_args(*partition_range))
-        return measurement, check_loaded(f"sqlite:///{root / 'data' / 'warehouse.sqlite'}", first, last)
+        rows = check_loaded(warehouse, first, last)
+        if after:
+            after(cli.home, warehouse)
+        return measurement, rows
     server = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
     storage, warehouse = create_database(server, "sugars_bench"), create_database(server, "sugars_bench")
     try:
@@ -69,6 +83,8 @@ def one_run(backend: str, root: Path, first: dt.date, last: dt.date, event_setti
         )
         measurement = run_measured(cli, materialize_args(*partition_range))
         rows = check_loaded(warehouse, first, last)
+        if after:
+            after(cli.home, warehouse)
         Warehouse(url=warehouse).engine().dispose()
         return measurement, rows
     finally:

@@ -1,0 +1,89 @@
+"""Cost of one catch-up sensor tick against 20 years of partitions with 30 holes.
+
+    .venv/bin/python -m benchmarks.catchup_tick [--runs 7] [--backend postgres|sqlite]
+
+Loads the full history (SR's listing day to yesterday) with the demo source through the CLI into
+a fresh instance and warehouse, deletes 30 trading days from the warehouse (10 inside the default
+30-day look-back, 20 spread over the older years), then times `evaluate_tick` of the real sensor
+with the default look-back and with the whole history (look-back 0). Prints medians.
+"""
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from benchmarks.full_history import one_run
+from sugars_dagster import trading_calendar
+from sugars_dagster.definitions import defs
+from sugars_dagster.partitions import SR_LISTING_DATE, last_complete_day
+from sugars_dagster.sensors.catchup import CatchupPolicy
+from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster.warehouse.tables import market_daily
+from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--backend", default="postgres", choices=["postgres", "sqlite"])
+    options = parser.parse_args()
+
+    first, last = dt.date.fromisoformat(SR_LISTING_DATE), last_complete_day()
+    sessions = trading_calendar.sessions_between(first, min(last, trading_calendar.coverage_end()))
+    recent = [day for day in sessions if day > last - dt.timedelta(days=29)]
+    chooser = random.Random(20251204)
+    holes = chooser.sample(recent[:-1], 10) + chooser.sample([day for day in sessions if day not in recent], 20)
+    sensor = defs.resolve_sensor_def("market_daily_catchup_sensor")
+
+    with tempfile.TemporaryDirectory(prefix="sugars_tick_") as root:
+        print(f"loading {first} .. {last} ({(last - first).days + 1} partitions) ...", file=sys.stderr)
+        lines = ["| look-back | days checked | holes found | runs requested | tick time (median) |", "|---|---|---|---|---|"]
+
+        def measure(home: Path, warehouse_url: str) -> None:
+            warehouse = Warehouse(url=warehouse_url)
+            with warehouse.engine().begin() as conn:
+                conn.execute(sa.delete(market_daily).where(market_daily.c.record_date.in_(holes)))
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                for lookback in (30, 0):
+                    timings, result = [], None
+                    for _ in range(options.runs):
+                        context = dg.build_sensor_context(
+                            instance=instance,
+                            resources={
+                                "catchup": CatchupPolicy(lookback_days=lookback, max_runs_per_tick=100),
+                                "warehouse": Warehouse(url=warehouse_url),
+                                "source": DemoSource(),
+                            },
+                        )
+                        started = time.perf_counter()
+                        result = sensor.evaluate_tick(context)
+                        timings.append(time.perf_counter() - started)
+                    requested = result.run_requests or []
+                    found = sum(
+                        1
+                        for day in holes
+                        for request in requested
+                        if request.tags["dagster/asset_partition_range_start"] <= day.isoformat() <= request.tags["dagster/asset_partition_range_end"]
+                    )
+                    checked = len(recent) if lookback else len(sessions)
+                    lines.append(
+                        f"| {lookback or 'whole history'} | {checked} trading days | {found} | {len(requested)} | "
+                        f"{statistics.median(timings) * 1000:.0f} ms |"
+                    )
+
+        one_run(options.backend, Path(root), first, last, FAST_EVENT_SETTINGS, after=measure)
+    print(f"catch-up sensor tick, {options.backend}, {len(sessions)} trading days loaded, 30 holes, {options.runs} ticks each")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
