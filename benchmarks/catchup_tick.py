@@ -16,14 +16,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import sqlalchemy as sa
 
 from benchmarks.full_history import one_run
 from sugars_dagster import trading_calendar
+from sugars_dagster.catchup_plan import catchup_window
 from sugars_dagster.definitions import defs
-from sugars_dagster.partitions import SR_LISTING_DATE, last_complete_day
+from sugars_dagster.partitions import MARKET_TIMEZONE, SR_LISTING_DATE, last_complete_day
+from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.sensors.catchup import CatchupPolicy
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
@@ -74,7 +77,15 @@ def main() -> None:
                         for request in requested
                         if request.tags["dagster/asset_partition_range_start"] <= day.isoformat() <= request.tags["dagster/asset_partition_range_end"]
                     )
-                    checked = len(recent) if lookback else len(sessions)
+                    window_first, window_last = catchup_window(
+                        dt.datetime.now(dt.UTC),
+                        lookback_days=lookback,
+                        grace=dt.timedelta(minutes=60),
+                        schedule_time=NIGHTLY_LOAD_TIME,
+                        timezone=ZoneInfo(MARKET_TIMEZONE),
+                        history_start=first,
+                    )
+                    checked = len(trading_calendar.sessions_between(window_first, window_last))
                     lines.append(
                         f"| {lookback or 'whole history'} | {checked} trading days | {found} | {len(requested)} | "
                         f"{statistics.median(timings) * 1000:.0f} ms |"
