@@ -93,8 +93,9 @@ def plan_catchup(
 ) -> CatchupPlan:
     expected = sorted(expected)
     missing = [day for day in expected if day not in loaded]
+    still_missing = set(missing)
     # Forget days that are loaded now or have left the window.
-    backoff = {day: entry for day, entry in state.backoff.items() if day in set(missing)}
+    backoff = {day: entry for day, entry in state.backoff.items() if day in still_missing}
     flying = [day for day in missing if day in in_flight]
     waiting = {day: backoff[day] for day in missing if day not in in_flight and day in backoff and now < backoff[day].next_try}
     ready = {day for day in missing if day not in in_flight and day not in waiting}

@@ -12,7 +12,6 @@ import dagster as dg
 from sugars_dagster import clock, trading_calendar
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.partitions import MARKET_TIMEZONE
-from sugars_dagster.trading_calendar import DayStatus
 from sugars_dagster.warehouse.resource import Warehouse
 
 FRESHNESS_DEADLINE = dt.time(9, 0)
@@ -20,8 +19,9 @@ SHANGHAI = ZoneInfo(MARKET_TIMEZONE)
 
 
 def _trades(day: dt.date) -> bool:
-    # Past the calendar's coverage no holiday is known: every weekday counts.
-    return trading_calendar.day_status(day, {day}) is DayStatus.TRADING
+    if trading_calendar.is_covered(day):
+        return trading_calendar.is_session(day)
+    return day.weekday() < 5  # past the calendar's coverage no holiday is known
 
 
 def expected_newest_day(now: dt.datetime) -> dt.date | None:

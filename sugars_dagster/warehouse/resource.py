@@ -94,8 +94,10 @@ class Warehouse(dg.ConfigurableResource):
 
     def _create_and_check(self) -> dict[str, sa.types.TypeEngine]:
         engine = self.engine()
-        with self._writing() as conn:
-            metadata.create_all(conn, checkfirst=True)
+        if not all(sa.inspect(engine).has_table(table.name) for table in metadata.sorted_tables):
+            # Under the writer lock, so that two first runs do not both create the tables.
+            with self._writing() as conn:
+                metadata.create_all(conn, checkfirst=True)
         inspector = sa.inspect(engine)
         for table in RAW_TABLES.values():
             check_existing_table(
