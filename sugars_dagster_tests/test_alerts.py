@@ -4,7 +4,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import polars as pl
 import pytest
 
 from sugars_dagster import clock
@@ -13,28 +12,18 @@ from sugars_dagster.definitions import defs
 from sugars_dagster.resources import alerter_from_env
 from sugars_dagster.sensors.failure_alerts import error_summary, market_daily_failure_alert_sensor
 from sugars_dagster.sensors.freshness import expected_newest_day
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.alert_inbox import alert_inbox
+from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.runs import run_graph
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = dt.date
 
 
-class NoBarOnThursday(DemoSource):
-    def fetch(self, series: Series, first: dt.date, last: dt.date, log=None) -> SeriesFrame:  # noqa: ANN001
-        fetched = super().fetch(series, first, last, log)
-        if series is not Series.ZCE_SUGAR:
-            return fetched
-        frame = fetched.frame.filter(pl.col("trade_date") != D(2025, 12, 4))
-        return SeriesFrame(series, fetched.provider, frame, fetched.synthetic)
-
-
 def failed_run(instance: dg.DagsterInstance, warehouse: Warehouse) -> tuple[dg.DagsterRun, dg.DagsterEvent]:
-    result = run_graph(NoBarOnThursday(), warehouse, instance, partition="2025-12-04")
+    result = run_graph(DemoWithoutSugarBar(missing_day="2025-12-04"), warehouse, instance, partition="2025-12-04")
     assert not result.success
     [failure] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     return instance.get_run_by_id(result.run_id), failure.dagster_event

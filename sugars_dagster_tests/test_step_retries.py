@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-import polars as pl
 
 from sugars_dagster.definitions import defs
 from sugars_dagster.errors import SourceDataError, SourceFetchError
@@ -12,6 +11,7 @@ from sugars_dagster.series import Series
 from sugars_dagster.sources.base import SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.runs import GRAPH, failure_text
 
 # The production policy with the waiting taken out, so the test runs in seconds.
@@ -74,15 +74,7 @@ def test_bad_data_fails_at_once_without_retries(sqlite_warehouse: Warehouse, ins
 
 
 def test_a_missing_bar_fails_at_once_without_retries(sqlite_warehouse: Warehouse, instance) -> None:
-    class NoBarOnThursday(DemoSource):
-        def fetch(self, series: Series, first: dt.date, last: dt.date, log=None) -> SeriesFrame:  # noqa: ANN001
-            fetched = super().fetch(series, first, last, log)
-            if series is not Series.ZCE_SUGAR:
-                return fetched
-            frame = fetched.frame.filter(pl.col("trade_date") != dt.date(2025, 12, 4))
-            return SeriesFrame(series, fetched.provider, frame, fetched.synthetic)
-
-    result = run(NoBarOnThursday(), sqlite_warehouse, instance, "2025-12-04")
+    result = run(DemoWithoutSugarBar(missing_day="2025-12-04"), sqlite_warehouse, instance, "2025-12-04")
     assert not result.success
     assert retries(result) == 0
     assert "no bar for trading day 2025-12-04 yet" in failure_text(result)
