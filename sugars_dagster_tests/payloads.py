@@ -16,6 +16,7 @@ from email.message import Message
 
 import openpyxl
 import responses
+from responses import matchers
 
 SINA_GUARD = "/*<script>location.href='//sina.com';</script>*/\n"
 SR_URL = re.compile(r"https://stock2\.finance\.sina\.com\.cn/futures/api/jsonp\.php/.*InnerFuturesNewService\.getDailyKLine.*")
@@ -26,6 +27,11 @@ SAFE_WORKBOOK_PATH = "/safe/file/file/20251205/3e1f8c2a9b4d4a7e.xlsx"
 SAFE_QUERY_URL = "https://www.safe.gov.cn/AppStructured/hlw/RMBQuery.do"
 
 SAFE_CURRENCIES = ["美元", "欧元", "日元", "港元", "英镑"]
+
+EASTMONEY_SYMBOLS_URL = "https://futsse-static.eastmoney.com/redis"
+EASTMONEY_KLINE_URL = "https://push2his.eastmoney.com/api/qt/stock/kline/get"
+EASTMONEY_SR_SECID = "115.SRM"
+EASTMONEY_ICE_SECID = "108.SB00Y"
 
 
 def _text(value: object, decimals: int) -> str:
@@ -77,6 +83,81 @@ def bdi_json(points: Sequence[tuple[dt.date, float]]) -> bytes:
     ]
     body = {"result": {"status": {"code": 0}, "data": {"data": rows, "count": len(rows)}}}
     return json.dumps(body, ensure_ascii=False).encode("gbk")
+
+
+def eastmoney_sr_kline(bars: Sequence[Mapping[str, object]]) -> str:
+    """Eastmoney kline/get for a domestic contract: 14 comma-separated fields per day
+    (date, open, close, high, low, volume, turnover, amplitude, change %, change, turnover rate,
+    -, open interest, -)."""
+    klines = [
+        ",".join(
+            [
+                str(bar["date"]),
+                _text(bar["open"], 1),
+                _text(bar["close"], 1),
+                _text(bar["high"], 1),
+                _text(bar["low"], 1),
+                str(bar.get("volume", 250000)),
+                "1681234567.0",
+                "1.29",
+                "0.22",
+                "12.0",
+                "0.00",
+                "0",
+                str(bar.get("hold", 600000)),
+                "0",
+            ]
+        )
+        for bar in bars
+    ]
+    return json.dumps({"rc": 0, "data": {"code": "SRM", "market": 115, "name": "白糖主连", "klines": klines}}, ensure_ascii=False)
+
+
+def eastmoney_global_kline(bars: Sequence[Mapping[str, object]]) -> str:
+    """Eastmoney kline/get for an international contract (SB00Y): date, open, last, high, low,
+    volume, -, -, change %, -, -, -, open interest, daily change."""
+    klines = [
+        ",".join(
+            [
+                str(bar["date"]),
+                _text(bar["open"], 2),
+                _text(bar["close"], 2),
+                _text(bar["high"], 2),
+                _text(bar["low"], 2),
+                "40123",
+                "0",
+                "0.00",
+                "0.46",
+                "0",
+                "0",
+                "0",
+                "800000",
+                "120",
+            ]
+        )
+        for bar in bars
+    ]
+    return json.dumps({"rc": 0, "data": {"code": "SB00Y", "market": 108, "name": "原糖连续", "klines": klines}}, ensure_ascii=False)
+
+
+def register_eastmoney_symbols(mock: responses.RequestsMock) -> None:
+    """futures_hist_em first maps contract names to market ids through three lookups."""
+    mock.add(
+        responses.GET,
+        EASTMONEY_SYMBOLS_URL,
+        json=[{"mktid": 115, "mktname": "郑商所", "mktshort": "ZCE"}],
+        match=[matchers.query_param_matcher({"msgid": "gnweb"})],
+    )
+    mock.add(responses.GET, EASTMONEY_SYMBOLS_URL, json=[1], match=[matchers.query_param_matcher({"msgid": "115"})])
+    mock.add(
+        responses.GET,
+        EASTMONEY_SYMBOLS_URL,
+        json=[
+            {"name": "白糖主连", "code": "SRM", "mktid": 115, "vcode": "SR", "vname": "白糖"},
+            {"name": "白糖2605", "code": "SR605", "mktid": 115, "vcode": "SR", "vname": "白糖"},
+        ],
+        match=[matchers.query_param_matcher({"msgid": "115_1"})],
+    )
 
 
 def safe_page_html() -> str:
@@ -162,11 +243,28 @@ def recorded_sources(
     fx_history: Sequence[tuple[dt.date, float]] | None = None,
     fx_recent: Sequence[tuple[dt.date, float]] = (),
     sr_status: int = 200,
+    eastmoney_sr: str | None = None,
+    eastmoney_ice: str | None = None,
 ) -> Iterator[responses.RequestsMock]:
     """Serve the given bodies at the services' addresses; any other request fails the test."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         if sr is not None:
             mock.add(responses.GET, SR_URL, body=sr, status=sr_status)
+        if eastmoney_sr is not None:
+            register_eastmoney_symbols(mock)
+            mock.add(
+                responses.GET,
+                EASTMONEY_KLINE_URL,
+                body=eastmoney_sr,
+                match=[matchers.query_param_matcher({"secid": EASTMONEY_SR_SECID}, strict_match=False)],
+            )
+        if eastmoney_ice is not None:
+            mock.add(
+                responses.GET,
+                EASTMONEY_KLINE_URL,
+                body=eastmoney_ice,
+                match=[matchers.query_param_matcher({"secid": EASTMONEY_ICE_SECID}, strict_match=False)],
+            )
         if ice is not None:
             mock.add(responses.GET, ICE_URL, body=ice)
         if bdi is not None:

@@ -49,13 +49,22 @@ class RecordedWorld:
     def bdi_body(self) -> bytes:
         return payloads.bdi_json([(row["trade_date"], row["bdi"]) for row in self.rows(Series.BDI)])
 
+    def eastmoney_sr_body(self) -> str:
+        return payloads.eastmoney_sr_kline(
+            [{**row, "date": row["trade_date"], "hold": row["open_interest"]} for row in self.rows(Series.ZCE_SUGAR)]
+        )
+
+    def eastmoney_ice_body(self) -> str:
+        return payloads.eastmoney_global_kline([{**row, "date": row["trade_date"]} for row in self.rows(Series.ICE_NO11)])
+
     def fx_rows(self) -> list[tuple[dt.date, float]]:
         # SAFE quotes CNY per 100 USD.
         return [(row["trade_date"], round(row["usd_cny"] * 100, 2)) for row in self.rows(Series.USD_CNY)]
 
     @contextmanager
     def serving(self, **bodies: Any) -> Iterator[responses.RequestsMock]:
-        """Serve this world; keyword bodies (sr=, ice=, bdi=) replace a service's answer."""
+        """Serve this world from every provider; keyword bodies (sr=, ice=, bdi=, eastmoney_sr=,
+        eastmoney_ice=) replace a service's answer."""
         fx = self.fx_rows()
         with payloads.recorded_sources(
             sr=bodies.get("sr", self.sr_body()),
@@ -63,5 +72,7 @@ class RecordedWorld:
             bdi=bodies.get("bdi", self.bdi_body()),
             fx_history=fx[:-5],
             fx_recent=fx[-5:],
+            eastmoney_sr=bodies.get("eastmoney_sr", self.eastmoney_sr_body()),
+            eastmoney_ice=bodies.get("eastmoney_ice", self.eastmoney_ice_body()),
         ) as mock:
             yield mock

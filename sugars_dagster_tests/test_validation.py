@@ -6,11 +6,11 @@ import pytest
 
 from sugars_dagster.errors import SourceDataError
 from sugars_dagster.series import Series
-from sugars_dagster.sources.akshare_source import akshare_call
+from sugars_dagster.sources.akshare_source import AKSHARE_CALLS
 from sugars_dagster.sources.validation import FrameContract, validate_frame
 
-SR = akshare_call(Series.ZCE_SUGAR).contract
-FX = akshare_call(Series.USD_CNY).contract
+SR = AKSHARE_CALLS[Series.ZCE_SUGAR][0].contract
+FX = AKSHARE_CALLS[Series.USD_CNY][0].contract
 FIRST, LAST = dt.date(2025, 12, 1), dt.date(2025, 12, 31)
 
 

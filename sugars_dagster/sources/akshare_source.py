@@ -1,7 +1,9 @@
-"""Real market series through akshare (Sina futures and BDI, SAFE's USD/CNY fixing).
+"""Real market series through akshare: Sina first, Eastmoney where Sina fails, SAFE for USD/CNY.
 
 Every call runs under a deadline with retries, and every frame passes `validate_frame` before
-anything downstream sees it. akshare is imported only when a fetch happens.
+anything downstream sees it. When a provider fails or returns a frame that breaks its contract
+(schema drift, a unit change), the next provider of that series is asked. akshare is imported
+only when a fetch happens.
 """
 
 import datetime as dt
@@ -12,6 +14,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from sugars_dagster.errors import SourceDataError, SourceError, SourceFetchError
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource, SeriesFrame
 from sugars_dagster.sources.calls import RetrySettings, call_with_retries
@@ -27,73 +30,108 @@ class AkshareCall:
     call: Callable[[Any], Any]  # receives the akshare module
 
 
-def akshare_call(series: Series) -> AkshareCall:
-    """The akshare function serving `series`, and the contract its frame must meet."""
-    if series is Series.ZCE_SUGAR:
-        source = "Sina futures_zh_daily_sina(symbol='SR0')"
-        return AkshareCall(
-            provider="sina:futures_zh_daily_sina:SR0",
-            contract=FrameContract(
-                series=series,
-                source=source,
-                date_column="date",
-                columns={
-                    "open": "open",
-                    "high": "high",
-                    "low": "low",
-                    "close": "close",
-                    "settle": "settle",
-                    "volume": "volume",
-                    "open_interest": "hold",
-                },
-                # Sina writes settle 0 for early history and for the bar still in progress.
-                zero_is_missing=frozenset({"settle"}),
-            ),
-            call=lambda ak: ak.futures_zh_daily_sina(symbol="SR0"),
-        )
-    if series is Series.USD_CNY:
-        return AkshareCall(
-            provider="safe:currency_boc_safe:USD",
-            contract=FrameContract(
-                series=series,
-                source="SAFE currency_boc_safe()",
-                date_column="日期",
-                columns={"usd_cny": "美元"},
-                # SAFE quotes CNY per 100 USD.
-                scale={"usd_cny": 0.01},
-            ),
-            call=lambda ak: ak.currency_boc_safe(),
-        )
-    if series is Series.BDI:
-        return AkshareCall(
-            provider="sina:spot_goods:BDI",
-            contract=FrameContract(
-                series=series,
-                source="Sina spot_goods(symbol='波罗的海干散货指数')",
-                date_column="日期",
-                columns={"bdi": "指数"},
-                # Sina lists the index newest first.
-                ascending=False,
-            ),
-            call=lambda ak: ak.spot_goods(symbol="波罗的海干散货指数"),
-        )
-    return AkshareCall(
-        provider="sina:futures_foreign_hist:RS",
-        contract=FrameContract(
-            series=series,
-            # Sina's code for ICE raw sugar No.11 is RS ("SB" is not valid there).
-            source="Sina futures_foreign_hist(symbol='RS')",
-            date_column="date",
-            columns={"open": "open", "high": "high", "low": "low", "close": "close"},
-        ),
-        call=lambda ak: ak.futures_foreign_hist(symbol="RS"),
-    )
+_SINA_SR = AkshareCall(
+    provider="sina:futures_zh_daily_sina:SR0",
+    contract=FrameContract(
+        series=Series.ZCE_SUGAR,
+        source="Sina futures_zh_daily_sina(symbol='SR0')",
+        date_column="date",
+        columns={
+            "open": "open",
+            "high": "high",
+            "low": "low",
+            "close": "close",
+            "settle": "settle",
+            "volume": "volume",
+            "open_interest": "hold",
+        },
+        # Sina writes settle 0 for early history and for the bar still in progress.
+        zero_is_missing=frozenset({"settle"}),
+    ),
+    call=lambda ak: ak.futures_zh_daily_sina(symbol="SR0"),
+)
+
+_EASTMONEY_SR = AkshareCall(
+    provider="eastmoney:futures_hist_em:白糖主连",
+    contract=FrameContract(
+        series=Series.ZCE_SUGAR,
+        source="Eastmoney futures_hist_em(symbol='白糖主连')",
+        date_column="时间",
+        columns={
+            "open": "开盘",
+            "high": "最高",
+            "low": "最低",
+            "close": "收盘",
+            "settle": None,  # Eastmoney's k-line has no settlement price
+            "volume": "成交量",
+            "open_interest": "持仓量",
+        },
+    ),
+    call=lambda ak: ak.futures_hist_em(symbol="白糖主连", period="daily"),
+)
+
+_SAFE_FX = AkshareCall(
+    provider="safe:currency_boc_safe:USD",
+    contract=FrameContract(
+        series=Series.USD_CNY,
+        source="SAFE currency_boc_safe()",
+        date_column="日期",
+        columns={"usd_cny": "美元"},
+        # SAFE quotes CNY per 100 USD.
+        scale={"usd_cny": 0.01},
+    ),
+    call=lambda ak: ak.currency_boc_safe(),
+)
+
+_SINA_BDI = AkshareCall(
+    provider="sina:spot_goods:BDI",
+    contract=FrameContract(
+        series=Series.BDI,
+        source="Sina spot_goods(symbol='波罗的海干散货指数')",
+        date_column="日期",
+        columns={"bdi": "指数"},
+        # Sina lists the index newest first.
+        ascending=False,
+    ),
+    call=lambda ak: ak.spot_goods(symbol="波罗的海干散货指数"),
+)
+
+_SINA_ICE = AkshareCall(
+    provider="sina:futures_foreign_hist:RS",
+    contract=FrameContract(
+        series=Series.ICE_NO11,
+        # Sina's code for ICE raw sugar No.11 is RS ("SB" is not valid there).
+        source="Sina futures_foreign_hist(symbol='RS')",
+        date_column="date",
+        columns={"open": "open", "high": "high", "low": "low", "close": "close"},
+    ),
+    call=lambda ak: ak.futures_foreign_hist(symbol="RS"),
+)
+
+_EASTMONEY_ICE = AkshareCall(
+    provider="eastmoney:futures_global_hist_em:SB00Y",
+    contract=FrameContract(
+        series=Series.ICE_NO11,
+        source="Eastmoney futures_global_hist_em(symbol='SB00Y')",
+        date_column="日期",
+        columns={"open": "开盘", "high": "最高", "low": "最低", "close": "最新价"},
+    ),
+    call=lambda ak: ak.futures_global_hist_em(symbol="SB00Y"),
+)
+
+# Providers per series, in the order they are asked.
+AKSHARE_CALLS: dict[Series, tuple[AkshareCall, ...]] = {
+    Series.ZCE_SUGAR: (_SINA_SR, _EASTMONEY_SR),
+    Series.USD_CNY: (_SAFE_FX,),
+    Series.BDI: (_SINA_BDI,),
+    Series.ICE_NO11: (_SINA_ICE, _EASTMONEY_ICE),
+}
 
 
 class AkshareSource(MarketSource):
-    """Sina (ZCE SR0, BDI, ICE No.11) and SAFE (USD/CNY) through akshare 1.19.5."""
+    """Sina and Eastmoney (ZCE SR, ICE No.11), Sina (BDI) and SAFE (USD/CNY) through akshare."""
 
-    attempts: int = Field(default=4, ge=1, le=10, description="Tries per call before the fetch fails.")
+    attempts: int = Field(default=4, ge=1, le=10, description="Tries per call before the provider fails.")
     timeout_seconds: float = Field(
         default=60.0, gt=0, le=600, description="Deadline for one call (akshare sets none)."
     )
@@ -106,14 +144,10 @@ class AkshareSource(MarketSource):
     def label(self) -> str:
         return AKSHARE_LABEL
 
-    def provider(self, series: Series) -> str:
-        return akshare_call(series).provider
+    def providers(self, series: Series) -> list[str]:
+        return [call.provider for call in AKSHARE_CALLS[series]]
 
-    def fetch(
-        self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None
-    ) -> SeriesFrame:
-        spec = akshare_call(series)
-
+    def _fetch_one(self, spec: AkshareCall, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None) -> SeriesFrame:
         def call() -> Any:
             import akshare
 
@@ -130,4 +164,26 @@ class AkshareSource(MarketSource):
             ),
             on_retry=log.warning if log else lambda message: None,
         )
-        return SeriesFrame(series, spec.provider, validate_frame(raw, spec.contract, first, last), synthetic=False)
+        return SeriesFrame(spec.contract.series, spec.provider, validate_frame(raw, spec.contract, first, last), synthetic=False)
+
+    def fetch(
+        self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None
+    ) -> SeriesFrame:
+        failures: list[SourceError] = []
+        for spec in AKSHARE_CALLS[series]:
+            try:
+                fetched = self._fetch_one(spec, first, last, log)
+            except SourceError as error:
+                failures.append(error)
+                if log:
+                    log.warning(f"{error}; trying the next provider" if spec is not AKSHARE_CALLS[series][-1] else str(error))
+                continue
+            return SeriesFrame(
+                fetched.series, fetched.provider, fetched.frame, synthetic=False, failed_providers=tuple(map(str, failures))
+            )
+        if len(failures) == 1:
+            raise failures[0]
+        summary = "; ".join(str(error) for error in failures)
+        # Retriable if any provider failed for reasons that may pass (network, rate limit).
+        kind = SourceFetchError if any(isinstance(error, SourceFetchError) for error in failures) else SourceDataError
+        raise kind(f"every provider of {series.value}", summary, causes=failures)

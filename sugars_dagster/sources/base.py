@@ -17,6 +17,8 @@ class SeriesFrame:
     provider: str
     frame: pl.DataFrame
     synthetic: bool
+    # Why the providers asked before this one were passed over, in order.
+    failed_providers: tuple[str, ...] = ()
 
 
 class MarketSource(dg.ConfigurableResource):
@@ -31,8 +33,8 @@ class MarketSource(dg.ConfigurableResource):
     def synthetic(self) -> bool:
         return False
 
-    def provider(self, series: Series) -> str:
-        """Who serves `series`, as stored in the raw tables' `provider` column."""
+    def providers(self, series: Series) -> list[str]:
+        """Who may serve `series`, most preferred first, as stored in the raw tables' `provider`."""
         raise NotImplementedError
 
     def fetch(

@@ -109,8 +109,8 @@ class DemoSource(MarketSource):
     def synthetic(self) -> bool:
         return True
 
-    def provider(self, series: Series) -> str:
-        return DEMO_LABEL
+    def providers(self, series: Series) -> list[str]:
+        return [DEMO_LABEL]
 
     def fetch(
         self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None

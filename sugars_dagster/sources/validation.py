@@ -41,8 +41,8 @@ class FrameContract:
     series: Series
     source: str
     date_column: str
-    # canonical column name -> column name in the source frame
-    columns: Mapping[str, str]
+    # canonical column name -> column name in the source frame (None: this source lacks it)
+    columns: Mapping[str, str | None]
     # canonical column -> factor applied before range checks (SAFE quotes CNY per 100 USD)
     scale: Mapping[str, float] = field(default_factory=dict)
     # canonical columns where the source writes 0 for "no value" (Sina's settle)
@@ -105,7 +105,7 @@ def _parse_dates(frame: Any, contract: FrameContract) -> list[tuple[int, dt.date
     """(row index, date) of every dated row. A wholly blank row (no date, no values, such as a
     spreadsheet's trailing note) is skipped; a row with values but no readable date is an error."""
     raw = _column_values(frame, contract.date_column)
-    values = [_column_values(frame, name) for name in contract.columns.values()]
+    values = [_column_values(frame, name) for name in contract.columns.values() if name]
     dated: list[tuple[int, dt.date]] = []
     bad: list[str] = []
     for index, value in enumerate(raw):
@@ -119,6 +119,7 @@ def _parse_dates(frame: Any, contract: FrameContract) -> list[tuple[int, dt.date
             contract.source,
             f"{len(bad)} value(s) are not dates (YYYY-MM-DD): {_examples(bad)}",
             field=contract.date_column,
+            offending=bad,
         )
     return dated
 
@@ -126,10 +127,9 @@ def _parse_dates(frame: Any, contract: FrameContract) -> list[tuple[int, dt.date
 def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
     duplicates = sorted(day for day, count in Counter(dates).items() if count > 1)
     if duplicates:
+        shown = [day.isoformat() for day in duplicates]
         raise SourceDataError(
-            contract.source,
-            f"duplicate dates {_examples([d.isoformat() for d in duplicates])}",
-            field=contract.date_column,
+            contract.source, f"duplicate dates {_examples(shown)}", field=contract.date_column, offending=shown
         )
     if contract.ascending:
         backwards = [
@@ -142,6 +142,7 @@ def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
                 contract.source,
                 f"dates out of order: {_examples(backwards)}",
                 field=contract.date_column,
+                offending=backwards,
             )
 
 
@@ -154,7 +155,7 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
     if not hasattr(frame, "columns") or not hasattr(frame, "__len__"):
         raise SourceDataError(contract.source, f"returned {type(frame).__name__}, expected a table")
     present = _column_names(frame)
-    expected = [contract.date_column, *contract.columns.values()]
+    expected = [contract.date_column, *(name for name in contract.columns.values() if name)]
     missing = [name for name in expected if name not in present]
     if missing:
         raise SourceDataError(
@@ -177,6 +178,9 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
     canonical: dict[str, list[Any]] = {"trade_date": [dates[index] for index in in_window]}
     for column in SERIES_COLUMNS[contract.series]:
         source_name = contract.columns[column.name]
+        if source_name is None:
+            canonical[column.name] = [None] * len(in_window)
+            continue
         raw = _column_values(frame, source_name)
         values: list[float | None] = []
         for index in in_window:
@@ -191,6 +195,11 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
                     contract.source,
                     f"not a number on {day}: {value!r} ({type(value).__name__})",
                     field=source_name,
+                    offending=[
+                        f"{dates[i].isoformat()}: {raw[i]!r}"
+                        for i in in_window
+                        if not _is_missing(raw[i]) and _to_number(raw[i]) is None
+                    ],
                 )
             if column.name in contract.zero_is_missing and number == 0:
                 values.append(None)
@@ -199,20 +208,23 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
         gaps = [dates[i].isoformat() for i, v in zip(in_window, values, strict=True) if v is None]
         if column.required and gaps:
             raise SourceDataError(
-                contract.source, f"missing values (NaN/empty) on {_examples(gaps)}", field=source_name
+                contract.source, f"missing values (NaN/empty) on {_examples(gaps)}", field=source_name, offending=gaps
             )
         numbers_only = [(dates[i], v) for i, v in zip(in_window, values, strict=True) if v is not None]
         if column.integer:
             negative = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v < 0]
             if negative:
                 raise SourceDataError(
-                    contract.source, f"negative counts {_examples(negative)}", field=source_name
+                    contract.source, f"negative counts {_examples(negative)}", field=source_name, offending=negative
                 )
         else:
             nonpositive = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v <= 0]
             if nonpositive:
                 raise SourceDataError(
-                    contract.source, f"zero or negative prices {_examples(nonpositive)}", field=source_name
+                    contract.source,
+                    f"zero or negative prices {_examples(nonpositive)}",
+                    field=source_name,
+                    offending=nonpositive,
                 )
             outside = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if not low <= v <= high]
             if outside:
@@ -223,6 +235,7 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
                     f"values outside the plausible {low:g}-{high:g}{unit_hint} (unit changed?): "
                     f"{_examples(outside)}",
                     field=source_name,
+                    offending=outside,
                 )
         canonical[column.name] = [
             None if v is None else round(v, column.decimals) for v in values
