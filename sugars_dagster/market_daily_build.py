@@ -33,20 +33,23 @@ class Staleness:
 
 
 def _join_as_of(
-    days: pl.DataFrame, series: pl.DataFrame, value: str, output: str, label: str, max_days: int
+    days: pl.DataFrame, series: pl.DataFrame, value: str, output: str, prefix: str, label: str, max_days: int
 ) -> pl.DataFrame:
-    """Add `output` (and `output_date`): the latest value on or before each day, within `max_days`."""
+    """Add `output`, `{prefix}_date` and `{prefix}_provider`: the latest value on or before each
+    day, no older than `max_days`."""
     right = series.select(
-        pl.col("trade_date").alias(f"{output}_date"), pl.col(value).alias(output)
-    ).sort(f"{output}_date")
-    unbounded = days.join_asof(right, left_on="record_date", right_on=f"{output}_date", strategy="backward")
-    too_old = pl.col(f"{output}_date").is_null() | (
-        pl.col("record_date") - pl.col(f"{output}_date") > pl.duration(days=max_days)
+        pl.col("trade_date").alias(f"{prefix}_date"),
+        pl.col(value).alias(output),
+        pl.col("provider").alias(f"{prefix}_provider"),
+    ).sort(f"{prefix}_date")
+    joined = days.join_asof(right, left_on="record_date", right_on=f"{prefix}_date", strategy="backward")
+    too_old = pl.col(f"{prefix}_date").is_null() | (
+        pl.col("record_date") - pl.col(f"{prefix}_date") > pl.duration(days=max_days)
     )
-    stale = unbounded.filter(too_old)
+    stale = joined.filter(too_old)
     if stale.height:
         details = ", ".join(
-            f"{row['record_date']} (latest before it: {row[f'{output}_date'] or 'none'})"
+            f"{row['record_date']} (latest before it: {row[f'{prefix}_date'] or 'none'})"
             for row in stale.head(3).iter_rows(named=True)
         )
         more = f" and {stale.height - 3} more" if stale.height > 3 else ""
@@ -54,18 +57,20 @@ def _join_as_of(
             f"no {label} value within {max_days} days on or before {details}{more}; "
             "refusing to invent one"
         )
-    return unbounded
+    return joined
 
 
 def build_market_daily(
     trading_days: list[dt.date], inputs: MarketInputs, staleness: Staleness, cost: ImportCostConfig
 ) -> pl.DataFrame:
-    """One row per trading day: the contract columns, plus the ICE price and as-of dates used."""
+    """One row per trading day: the contract columns, the ICE price used, and where each input
+    came from (provider and date)."""
     days = pl.DataFrame({"record_date": sorted(trading_days)}, schema={"record_date": pl.Date})
     bars = inputs.sugar.select(
         pl.col("trade_date").alias("record_date"),
         pl.col("close").alias("sugar_close"),
         pl.col("open").alias("sugar_open"),
+        pl.col("provider").alias("sugar_provider"),
     )
     frame = days.join(bars, on="record_date", how="left")
     missing = frame.filter(pl.col("sugar_close").is_null() | pl.col("sugar_open").is_null())
@@ -73,14 +78,14 @@ def build_market_daily(
         raise MissingDataError(
             "; ".join(f"no bar for trading day {day} yet" for day in missing["record_date"].to_list())
         )
-    frame = _join_as_of(frame, inputs.usd_cny, "usd_cny", "usd_cny_rate", "USD/CNY fixing", staleness.usd_cny_days)
-    frame = _join_as_of(frame, inputs.bdi, "bdi", "bdi_index", "Baltic Dry Index", staleness.bdi_days)
-    frame = _join_as_of(frame, inputs.ice, "close", "ice_close", "ICE No.11 close", staleness.ice_days)
+    frame = _join_as_of(frame, inputs.usd_cny, "usd_cny", "usd_cny_rate", "usd_cny", "USD/CNY fixing", staleness.usd_cny_days)
+    frame = _join_as_of(frame, inputs.bdi, "bdi", "bdi_index", "bdi", "Baltic Dry Index", staleness.bdi_days)
+    frame = _join_as_of(frame, inputs.ice, "close", "ice_usc_lb", "ice", "ICE No.11 close", staleness.ice_days)
     costs = [
         out_of_quota_landed_cost_cny_t(day, ice, usd_cny, cost)
         for day, ice, usd_cny in zip(
             frame["record_date"].to_list(),
-            frame["ice_close"].to_list(),
+            frame["ice_usc_lb"].to_list(),
             frame["usd_cny_rate"].to_list(),
             strict=True,
         )
@@ -88,4 +93,19 @@ def build_market_daily(
     frame = frame.with_columns(pl.Series("import_cost_estimate", costs, dtype=pl.Float64))
     return frame.with_columns(
         pl.col(name).round(decimals) for name, decimals in MARKET_DAILY_DECIMALS.items()
-    )
+    ).select(MARKET_DAILY_COLUMNS)
+
+
+# The columns `build_market_daily` returns, in table order.
+MARKET_DAILY_COLUMNS = [
+    "record_date",
+    *MARKET_DAILY_DECIMALS,
+    "ice_usc_lb",
+    "sugar_provider",
+    "usd_cny_provider",
+    "usd_cny_date",
+    "bdi_provider",
+    "bdi_date",
+    "ice_provider",
+    "ice_date",
+]

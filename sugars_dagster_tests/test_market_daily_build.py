@@ -13,9 +13,10 @@ D = dt.date
 STALENESS = Staleness(usd_cny_days=7, bdi_days=14, ice_days=7)
 
 
-def series(rows: dict[dt.date, float], column: str) -> pl.DataFrame:
+def series(rows: dict[dt.date, float], column: str, provider: str = "p1") -> pl.DataFrame:
     return pl.DataFrame(
-        {"trade_date": list(rows), column: list(rows.values())}, schema={"trade_date": pl.Date, column: pl.Float64}
+        {"trade_date": list(rows), column: list(rows.values()), "provider": [provider] * len(rows)},
+        schema={"trade_date": pl.Date, column: pl.Float64, "provider": pl.String},
     )
 
 
@@ -25,8 +26,9 @@ def sugar(rows: dict[dt.date, tuple[float, float]]) -> pl.DataFrame:
             "trade_date": list(rows),
             "open": [o for o, _ in rows.values()],
             "close": [c for _, c in rows.values()],
+            "provider": ["sina"] * len(rows),
         },
-        schema={"trade_date": pl.Date, "open": pl.Float64, "close": pl.Float64},
+        schema={"trade_date": pl.Date, "open": pl.Float64, "close": pl.Float64, "provider": pl.String},
     )
 
 
@@ -35,7 +37,7 @@ INPUTS = MarketInputs(
     sugar=sugar({D(2025, 12, 4): (5400.0, 5412.0), D(2025, 12, 8): (5420.0, 5433.0)}),
     usd_cny=series({D(2025, 12, 4): 7.0712, D(2025, 12, 5): 7.0655}, "usd_cny"),
     bdi=series({D(2025, 12, 1): 2400.0, D(2025, 12, 8): 2450.0}, "bdi"),
-    ice=series({D(2025, 12, 3): 15.10, D(2025, 12, 4): 15.25, D(2025, 12, 5): 15.40}, "close"),
+    ice=series({D(2025, 12, 3): 15.10, D(2025, 12, 4): 15.25, D(2025, 12, 5): 15.40}, "close", "eastmoney"),
 )
 
 
@@ -46,9 +48,13 @@ def test_rows_join_the_latest_value_on_or_before_each_day() -> None:
     assert [row["sugar_close"] for row in rows] == [5412.0, 5433.0]
     assert [row["sugar_open"] for row in rows] == [5400.0, 5420.0]
     assert [row["usd_cny_rate"] for row in rows] == [7.0712, 7.0655]  # Monday uses Friday's fixing
-    assert [row["usd_cny_rate_date"] for row in rows] == [D(2025, 12, 4), D(2025, 12, 5)]
+    assert [row["usd_cny_date"] for row in rows] == [D(2025, 12, 4), D(2025, 12, 5)]
     assert [row["bdi_index"] for row in rows] == [2400.0, 2450.0]  # same-day value when there is one
-    assert [row["ice_close"] for row in rows] == [15.25, 15.40]
+    assert [row["ice_usc_lb"] for row in rows] == [15.25, 15.40]
+    # Where each input came from, for the row's provenance.
+    assert [row["sugar_provider"] for row in rows] == ["sina", "sina"]
+    assert [row["ice_provider"] for row in rows] == ["eastmoney", "eastmoney"]
+    assert [row["bdi_date"] for row in rows] == [D(2025, 12, 1), D(2025, 12, 8)]
 
 
 def test_import_cost_uses_the_shared_formula_and_is_rounded() -> None:

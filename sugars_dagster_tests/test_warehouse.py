@@ -20,16 +20,27 @@ FIRST, LAST = D(2025, 12, 1), D(2025, 12, 7)
 
 
 def rows(*days: tuple[int, float]) -> pl.DataFrame:
+    """market_daily rows as build_market_daily returns them, for the given (day, close) pairs."""
+    count = len(days)
+    dates = [D(2025, 12, day) for day, _ in days]
     return pl.DataFrame(
         {
-            "record_date": [D(2025, 12, day) for day, _ in days],
+            "record_date": dates,
             "sugar_close": [close for _, close in days],
             "sugar_open": [close - 10 for _, close in days],
-            "usd_cny_rate": [7.0712] * len(days),
-            "bdi_index": [2400.0] * len(days),
-            "import_cost_estimate": [6123.45] * len(days),
+            "usd_cny_rate": [7.0712] * count,
+            "bdi_index": [2400.0] * count,
+            "import_cost_estimate": [6123.45] * count,
+            "ice_usc_lb": [15.25] * count,
+            "sugar_provider": ["sina:futures_zh_daily_sina:SR0"] * count,
+            "usd_cny_provider": ["safe:currency_boc_safe:USD"] * count,
+            "usd_cny_date": dates,
+            "bdi_provider": ["sina:spot_goods:BDI"] * count,
+            "bdi_date": dates,
+            "ice_provider": ["sina:futures_foreign_hist:RS"] * count,
+            "ice_date": dates,
         },
-        schema_overrides={"record_date": pl.Date},
+        schema_overrides={"record_date": pl.Date, "usd_cny_date": pl.Date, "bdi_date": pl.Date, "ice_date": pl.Date},
     )
 
 
@@ -102,10 +113,28 @@ def test_raw_landing_mirrors_the_fetched_span(warehouse: Warehouse) -> None:
     assert first.inserted == 3
     second = warehouse.land_series(fetched({1: 2400.0, 3: 2425.0}), "run-2", T1)
     assert (second.inserted, second.updated, second.unchanged, second.deleted) == (0, 1, 1, 1)
-    frame = warehouse.read_series(Series.BDI, "sina:spot_goods:BDI", D(2025, 1, 1), D(2026, 1, 1))
-    assert frame.rows() == [(D(2025, 12, 1), 2400.0), (D(2025, 12, 3), 2425.0)]
+    frame = warehouse.read_series(Series.BDI, ["sina:spot_goods:BDI"], D(2025, 1, 1), D(2026, 1, 1))
+    assert frame.rows() == [(D(2025, 12, 1), 2400.0, "sina:spot_goods:BDI"), (D(2025, 12, 3), 2425.0, "sina:spot_goods:BDI")]
     # Another provider's rows are a separate record.
-    assert warehouse.read_series(Series.BDI, "demo-synthetic", D(2025, 1, 1), D(2026, 1, 1)).height == 0
+    assert warehouse.read_series(Series.BDI, ["demo-synthetic"], D(2025, 1, 1), D(2026, 1, 1)).height == 0
+
+
+def test_a_fallback_fills_only_the_days_the_preferred_provider_lacks(warehouse: Warehouse) -> None:
+    def fetched(provider: str, values: dict[int, float]) -> SeriesFrame:
+        frame = pl.DataFrame(
+            {"trade_date": [D(2025, 12, day) for day in values], "bdi": list(values.values())},
+            schema={"trade_date": pl.Date, "bdi": pl.Float64},
+        )
+        return SeriesFrame(Series.BDI, provider, frame, synthetic=False)
+
+    warehouse.land_series(fetched("preferred", {1: 2400.0, 2: 2410.0}), "run-1", T0)
+    warehouse.land_series(fetched("fallback", {2: 9999.0, 3: 2430.0}), "run-2", T1)
+    frame = warehouse.read_series(Series.BDI, ["preferred", "fallback"], D(2025, 12, 1), D(2025, 12, 31))
+    assert frame.rows() == [
+        (D(2025, 12, 1), 2400.0, "preferred"),
+        (D(2025, 12, 2), 2410.0, "preferred"),
+        (D(2025, 12, 3), 2430.0, "fallback"),
+    ]
 
 
 LEGACY_DDL = """
@@ -144,7 +173,13 @@ def test_an_existing_table_with_the_old_contract_is_written(warehouse: Warehouse
         (D(2025, 12, 1), 5400.0, 7.0712),
         (D(2025, 12, 2), 5410.0, 7.0712),
     ]
-    # Without a source column the table cannot tell demo rows from real ones: the demo stays out.
+    # The provenance columns were added (nullable); the old row's origin stays unknown, so the
+    # synthetic demo may not replace it.
+    columns = {column["name"] for column in sa.inspect(warehouse.engine()).get_columns("market_daily")}
+    assert {"source", "run_id", "sugar_provider", "ice_date", "ice_usc_lb", "note"} <= columns
+    written = {row["record_date"]: row for row in stored(warehouse)}
+    assert written[D(2025, 12, 1)]["sugar_provider"] == "sina:futures_zh_daily_sina:SR0"
+    assert written[D(2025, 11, 28)]["run_id"] is None
     with pytest.raises(WriteRefusedError, match="refusing to write synthetic"):
         write(warehouse, rows((1, 5999.0)), source_label="demo-synthetic", synthetic=True)
 

@@ -1,14 +1,17 @@
 """`market_daily`: one row per ZCE trading day, the table the API and dashboard read."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from sugars_dagster import quality
+from sugars_dagster.quality import QualityLimits
 from sugars_dagster.assets.raw_series import raw_series_assets
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
-from sugars_dagster.errors import MissingDataError
+from sugars_dagster.errors import MissingDataError, QualityError
 from sugars_dagster.import_cost import ImportCostConfig
 from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
 from sugars_dagster.market_days import classify_window
@@ -16,13 +19,29 @@ from sugars_dagster.partitions import check_requested_range, market_day_partitio
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster.warehouse.tables import MARKET_DAILY_DECIMALS
+from sugars_dagster.warehouse.tables import MARKET_DAILY_CONTRACT, MARKET_DAILY_DECIMALS
 
 PREVIEW_ROWS = 5
+ASSET = "market_daily"
+
+CHECK_SPECS = [
+    dg.AssetCheckSpec("required_fields", asset=ASSET, blocking=True, description="No empty contract field."),
+    dg.AssetCheckSpec(
+        "plausible_ranges",
+        asset=ASSET,
+        blocking=True,
+        description="SR 1,500-12,000 CNY/t, USD/CNY 5.5-9, BDI 200-15,000, ICE 5-60 c/lb.",
+    ),
+    dg.AssetCheckSpec("day_over_day_moves", asset=ASSET, description="No move beyond the configured limit (warning)."),
+    dg.AssetCheckSpec("input_staleness", asset=ASSET, description="No as-of input older than its warning limit (warning)."),
+    dg.AssetCheckSpec("row_count", asset=ASSET, blocking=True, description="One row per trading day of the window."),
+    dg.AssetCheckSpec("unique_days", asset=ASSET, blocking=True, description="No day stored twice."),
+]
 
 
 class MarketDailyConfig(ImportCostConfig):
-    """Import-cost inputs, and how stale an as-of input may be before the run refuses the day."""
+    """Import-cost inputs, how stale an as-of input may be before the run refuses the day, and
+    the thresholds of the warning checks."""
 
     usd_cny_max_staleness_days: int = Field(
         default=7, ge=0, le=60, description="Oldest USD/CNY fixing accepted for a trading day, in days."
@@ -36,6 +55,7 @@ class MarketDailyConfig(ImportCostConfig):
     ice_max_staleness_days: int = Field(
         default=7, ge=0, le=60, description="Oldest ICE No.11 close accepted, in days."
     )
+    checks: QualityLimits = Field(default_factory=QualityLimits, description="Thresholds of the warning checks.")
 
     def staleness(self) -> Staleness:
         return Staleness(
@@ -43,14 +63,6 @@ class MarketDailyConfig(ImportCostConfig):
             bdi_days=self.bdi_max_staleness_days,
             ice_days=self.ice_max_staleness_days,
         )
-
-
-def _preview(frame: pl.DataFrame) -> str:
-    columns = ["record_date", *MARKET_DAILY_DECIMALS]
-    rows = frame.select(columns).tail(PREVIEW_ROWS).iter_rows()
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(value) for value in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 @dg.asset(
@@ -61,21 +73,22 @@ def _preview(frame: pl.DataFrame) -> str:
     group_name="market",
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
+    check_specs=CHECK_SPECS,
 )
 def market_daily(
     context: dg.AssetExecutionContext,
     config: MarketDailyConfig,
     source: MarketSource,
     warehouse: Warehouse,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """ZCE white sugar close and open with USD/CNY, BDI and the import-cost estimate, per trading day."""
     with no_retry_for_lasting_errors():
-        return _load_window(context, config, source, warehouse)
+        yield from _load_window(context, config, source, warehouse)
 
 
 def _load_window(
     context: dg.AssetExecutionContext, config: MarketDailyConfig, source: MarketSource, warehouse: Warehouse
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     check_requested_range(context.run.tags)
     days = window_days(context.partition_time_window)
     first, last = days[0], days[-1]
@@ -85,14 +98,14 @@ def _load_window(
     )
 
     def read(series: Series, since: dt.date, until: dt.date = dt.date.max) -> pl.DataFrame:
-        return warehouse.read_series(series, source.provider(series), since, until)
+        return warehouse.read_series(series, source.providers(series), since, until)
 
     # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
     sugar = read(Series.ZCE_SUGAR, first)
     window = classify_window(days, set(sugar["trade_date"].to_list()))
     if window.trading and sugar.height == 0:
         raise MissingDataError(
-            f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {source.provider(Series.ZCE_SUGAR)} "
+            f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {', '.join(source.providers(Series.ZCE_SUGAR))} "
             f"on or after {first}; materialize the source assets too (--select '*market_daily')"
         )
     for day in window.closed_by_source:
@@ -113,8 +126,26 @@ def _load_window(
         ice=read(Series.ICE_NO11, oldest_needed, last),
     )
     frame = build_market_daily(window.trading, inputs, staleness, config)
+
+    # Checked before anything is written: a blocking failure leaves the table as it was.
+    before_window = warehouse.read_market_daily(first - dt.timedelta(days=31), first - dt.timedelta(days=1)).tail(1)
+    checks = [
+        quality.required_fields(frame, [name for name in MARKET_DAILY_CONTRACT if name != "updated_at"]),
+        quality.plausible_ranges(frame, quality.MARKET_DAILY_RANGES),
+        quality.day_over_day_moves(frame, before_window, config.checks.moves()),
+        quality.input_staleness(frame, config.checks.staleness()),
+    ]
+    blocked = [check for check in checks if check.blocking and not check.passed]
+    if blocked:
+        for check in checks:
+            yield check.as_result(ASSET)
+        raise QualityError(
+            "; ".join(f"check {check.name} failed: {check.summary}" for check in blocked)
+            + f"; nothing written for {first} .. {last}"
+        )
+
     counts = warehouse.write_market_daily(
-        frame.select("record_date", *MARKET_DAILY_DECIMALS),
+        frame,
         first,
         last,
         source_label=source.label,
@@ -122,6 +153,11 @@ def _load_window(
         run_id=context.run.run_id,
         now=dt.datetime.now(dt.UTC),
     )
+    stored = warehouse.read_market_daily(first, last)
+    checks += [
+        quality.row_count(stored.height, window.trading, set(stored["record_date"].to_list())),
+        quality.unique_days(warehouse.duplicate_days(ASSET, first, last)),
+    ]
 
     metadata: dict[str, object] = {
         "window": f"{first} .. {last}",
@@ -129,6 +165,7 @@ def _load_window(
         "trading_days": len(window.trading),
         "closed_days": len(window.closed) + len(window.closed_by_source),
         "source": source.label + (" (synthetic values, not market data)" if source.synthetic else ""),
+        "providers": dg.MetadataValue.json(_providers_used(frame)),
         "dagster/row_count": frame.height,
         "import_cost_inputs": dg.MetadataValue.json(
             {name: getattr(config, name) for name in ImportCostConfig.model_fields}
@@ -136,7 +173,17 @@ def _load_window(
         **counts.as_metadata(),
     }
     if frame.height:
-        metadata["preview"] = dg.MetadataValue.md(_preview(frame))
+        metadata["preview"] = dg.MetadataValue.md(
+            quality.markdown_table(frame.select("record_date", *MARKET_DAILY_DECIMALS).tail(PREVIEW_ROWS))
+        )
     else:
         metadata["note"] = f"no ZCE trading day in {first} .. {last}; nothing to load"
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(metadata=metadata, check_results=[check.as_result(ASSET) for check in checks])
+
+
+def _providers_used(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Per input, how many rows each provider served (a fallback shows up here)."""
+    return {
+        column: {str(provider): count for provider, count in frame[column].value_counts().iter_rows()}
+        for column in ("sugar_provider", "usd_cny_provider", "bdi_provider", "ice_provider")
+    }

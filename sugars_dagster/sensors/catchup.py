@@ -14,6 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from sugars_dagster import clock, trading_calendar
+from sugars_dagster.export import Retention
 from sugars_dagster.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
 from sugars_dagster.jobs import market_daily_job
 from sugars_dagster.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
@@ -97,7 +98,11 @@ def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) ->
     "one run per gap, retrying failing days at growing intervals.",
 )
 def market_daily_catchup_sensor(
-    context: dg.SensorEvaluationContext, catchup: CatchupPolicy, warehouse: Warehouse, source: MarketSource
+    context: dg.SensorEvaluationContext,
+    catchup: CatchupPolicy,
+    warehouse: Warehouse,
+    source: MarketSource,
+    retention: Retention,
 ) -> dg.SensorResult:
     now = clock.now()
     first, last = catchup_window(
@@ -108,11 +113,15 @@ def market_daily_catchup_sensor(
         timezone=SHANGHAI,
         history_start=market_day_partitions.start.date(),
     )
+    # Days that retention removes on purpose are not missing.
+    kept_from = retention.cutoff(now.astimezone(SHANGHAI).date())
+    first = max(first, kept_from) if kept_from else first
     if last < first:
         return dg.SensorResult(skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=context.cursor)
 
     # Past the calendar's coverage the sugar bars decide which weekdays traded.
-    bar_dates = set(warehouse.read_series(Series.ZCE_SUGAR, source.provider(Series.ZCE_SUGAR), first, dt.date.max)["trade_date"])
+    sugar_bars = warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), first, dt.date.max)
+    bar_dates = set(sugar_bars["trade_date"])
     expected = [
         day
         for day in _days(first, last)

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,18 +15,27 @@ from pydantic import PrivateAttr
 from sugars_dagster.errors import WriteRefusedError
 from sugars_dagster.series import SERIES_COLUMNS, Series
 from sugars_dagster.sources.base import SeriesFrame
-from sugars_dagster.warehouse.schema_check import check_existing_table
+from sugars_dagster.warehouse.schema_check import add_columns, check_existing_table
 from sugars_dagster.warehouse.tables import (
+    MARGIN_DECIMALS,
     MARKET_DAILY_CONTRACT,
     MARKET_DAILY_DECIMALS,
-    MARKET_DAILY_PROVENANCE,
+    MARKET_DAILY_EXTRAS,
     RAW_TABLES,
     market_daily,
     metadata,
+    sugar_import_margin,
 )
 from sugars_dagster.warehouse.window_write import WriteCounts, replace_window
 
 _ANY_TYPE = (sa.types.TypeEngine,)
+_POLARS_TYPES: dict[type, Any] = {
+    sa.Date: pl.Date,
+    sa.Float: pl.Float64,
+    sa.String: pl.String,
+    sa.Boolean: pl.Boolean,
+    sa.DateTime: pl.Datetime(time_zone="UTC"),
+}
 
 
 # Names the warehouse's writer lock among PostgreSQL advisory locks ("SGDR"); any constant works.
@@ -99,14 +108,22 @@ class Warehouse(dg.ConfigurableResource):
             with self._writing() as conn:
                 metadata.create_all(conn, checkfirst=True)
         inspector = sa.inspect(engine)
-        for table in RAW_TABLES.values():
+        for table in [*RAW_TABLES.values(), sugar_import_margin]:
             check_existing_table(
                 inspector,
                 table,
-                {column.name: _ANY_TYPE for column in table.columns},
-                primary_key=["provider", "trade_date"],
+                {column.name: _ANY_TYPE for column in table.columns if not column.nullable},
+                primary_key=[column.name for column in table.primary_key],
             )
-        return check_existing_table(inspector, market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
+        columns = check_existing_table(inspector, market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
+        missing = [column for column in market_daily.columns if column.name not in columns]
+        if missing:
+            # An older table (the previous service's) lacks the provenance columns: add them,
+            # nullable, which the API's queries do not notice.
+            with self._writing() as conn:
+                add_columns(conn, market_daily, missing)
+            columns = check_existing_table(sa.inspect(engine), market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
+        return columns
 
     def land_series(self, fetched: SeriesFrame, run_id: str, now: dt.datetime) -> WriteCounts:
         """Mirror the fetched span of one provider's series into its raw table."""
@@ -127,20 +144,30 @@ class Warehouse(dg.ConfigurableResource):
                 stamp={"loaded_at": now, "run_id": run_id},
             )
 
-    def read_series(self, series: Series, provider: str, first: dt.date, last: dt.date) -> pl.DataFrame:
+    def read_series(
+        self, series: Series, providers: Sequence[str], first: dt.date, last: dt.date
+    ) -> pl.DataFrame:
+        """`trade_date`, the value columns and `provider`: per day, the row of the first provider
+        in `providers` that has one (a fallback's rows fill only the days the preferred lacks)."""
         self.prepare()
         table = RAW_TABLES[series]
-        names = ["trade_date", *(column.name for column in SERIES_COLUMNS[series])]
-        query = (
-            sa.select(*(table.c[name] for name in names))
-            .where(table.c.provider == provider, table.c.trade_date.between(first, last))
-            .order_by(table.c.trade_date)
+        names = ["trade_date", *(column.name for column in SERIES_COLUMNS[series]), "provider"]
+        query = sa.select(*(table.c[name] for name in names)).where(
+            table.c.provider.in_(list(providers)), table.c.trade_date.between(first, last)
         )
         with self.engine().connect() as conn:
             rows = conn.execute(query).all()
         schema: dict[str, Any] = {"trade_date": pl.Date}
         schema |= {c.name: pl.Int64 if c.integer else pl.Float64 for c in SERIES_COLUMNS[series]}
-        return _frame(rows, schema)
+        schema["provider"] = pl.String
+        rank = {provider: position for position, provider in enumerate(providers)}
+        return (
+            _frame(rows, schema)
+            .with_columns(pl.col("provider").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
+            .sort("trade_date", "_rank")
+            .unique("trade_date", keep="first", maintain_order=True)
+            .drop("_rank")
+        )
 
     def write_market_daily(
         self,
@@ -155,40 +182,60 @@ class Warehouse(dg.ConfigurableResource):
     ) -> WriteCounts:
         """Make `market_daily` rows for [first, last] equal `frame`, all or nothing."""
         columns = self.prepare()
-        provenance = [name for name in MARKET_DAILY_PROVENANCE if name in columns]
-        frame = frame.with_columns(pl.lit(source_label).alias("source")) if "source" in provenance else frame
         in_window = market_daily.c.record_date.between(first, last)
-        compared: dict[str, int | None] = dict(MARKET_DAILY_DECIMALS)
-        if "source" in provenance:
-            compared["source"] = None
         # A timestamp column without time zone gets UTC wall time, whatever the server's zone.
         keeps_zone = getattr(columns["updated_at"], "timezone", False)
-        stamp: dict[str, Any] = {"updated_at": now if keeps_zone else now.astimezone(dt.UTC).replace(tzinfo=None)}
-        if "run_id" in provenance:
-            stamp["run_id"] = run_id
+        updated_at = now if keeps_zone else now.astimezone(dt.UTC).replace(tzinfo=None)
         with self._writing() as conn:
             if synthetic:
-                self._refuse_to_overwrite_real_rows(conn, in_window, source_label, "source" in provenance)
+                self._refuse_to_overwrite_real_rows(conn, in_window, source_label)
             return replace_window(
-                conn, market_daily, in_window, "record_date", frame, compared=compared, stamp=stamp
+                conn,
+                market_daily,
+                in_window,
+                "record_date",
+                frame.with_columns(pl.lit(source_label).alias("source")),
+                compared=MARKET_DAILY_DECIMALS | MARKET_DAILY_EXTRAS,
+                stamp={"updated_at": updated_at, "run_id": run_id},
+            )
+
+    def write_import_margin(
+        self, frame: pl.DataFrame, first: dt.date, last: dt.date, *, run_id: str, now: dt.datetime
+    ) -> WriteCounts:
+        """Make `sugar_import_margin` rows for [first, last] equal `frame`, all or nothing."""
+        self.prepare()
+        compared = {
+            column.name: MARGIN_DECIMALS.get(column.name)
+            for column in sugar_import_margin.columns
+            if column.name not in ("record_date", "updated_at", "run_id")
+        }
+        with self._writing() as conn:
+            return replace_window(
+                conn,
+                sugar_import_margin,
+                sugar_import_margin.c.record_date.between(first, last),
+                "record_date",
+                frame,
+                compared=compared,
+                stamp={"updated_at": now, "run_id": run_id},
             )
 
     @staticmethod
     def _refuse_to_overwrite_real_rows(
-        conn: sa.Connection, in_window: sa.ColumnElement[bool], synthetic_label: str, has_source: bool
+        conn: sa.Connection, in_window: sa.ColumnElement[bool], synthetic_label: str
     ) -> None:
         """Synthetic demo rows must never replace real ones (or rows of unknown origin)."""
-        real = sa.select(sa.func.count()).select_from(market_daily).where(in_window)
-        if has_source:
-            real = real.where(
-                sa.or_(market_daily.c.source.is_(None), market_daily.c.source != synthetic_label)
-            )
+        real = (
+            sa.select(sa.func.count())
+            .select_from(market_daily)
+            .where(in_window, sa.or_(market_daily.c.source.is_(None), market_daily.c.source != synthetic_label))
+        )
         count = conn.execute(real).scalar_one()
         if count:
             raise WriteRefusedError(
                 f"refusing to write synthetic {synthetic_label} rows: market_daily already holds "
-                f"{count} row(s) from a real source in this window; point SUGARS_WAREHOUSE_URL at "
-                "another database for the demo"
+                f"{count} row(s) from a real or unknown source in this window; point "
+                "SUGARS_WAREHOUSE_URL at another database for the demo"
             )
 
     def market_daily_dates(self, first: dt.date, last: dt.date) -> set[dt.date]:
@@ -204,15 +251,36 @@ class Warehouse(dg.ConfigurableResource):
             return conn.execute(sa.select(sa.func.max(market_daily.c.record_date))).scalar_one()
 
     def read_market_daily(self, first: dt.date, last: dt.date) -> pl.DataFrame:
-        names = ["record_date", *MARKET_DAILY_DECIMALS, "source", "run_id", "updated_at"]
-        query = (
-            sa.select(*(market_daily.c[name] for name in names))
-            .where(market_daily.c.record_date.between(first, last))
-            .order_by(market_daily.c.record_date)
-        )
+        """Every column of `market_daily` for [first, last], oldest first."""
+        return self._read_table(market_daily, first, last)
+
+    def read_import_margin(self, first: dt.date, last: dt.date) -> pl.DataFrame:
+        return self._read_table(sugar_import_margin, first, last)
+
+    def _read_table(self, table: sa.Table, first: dt.date, last: dt.date) -> pl.DataFrame:
+        self.prepare()
+        query = sa.select(table).where(table.c.record_date.between(first, last)).order_by(table.c.record_date)
         with self.engine().connect() as conn:
             rows = conn.execute(query).all()
-        schema: dict[str, Any] = {"record_date": pl.Date}
-        schema |= {name: pl.Float64 for name in MARKET_DAILY_DECIMALS}
-        schema |= {"source": pl.String, "run_id": pl.String, "updated_at": pl.Datetime(time_zone="UTC")}
-        return _frame(rows, schema)
+        return _frame(rows, {column.name: _POLARS_TYPES[type(column.type)] for column in table.columns})
+
+    def duplicate_days(self, table_name: str, first: dt.date, last: dt.date) -> list[tuple[dt.date, int]]:
+        """Days in [first, last] that appear more than once in a table keyed by `record_date`."""
+        table = metadata.tables[table_name]
+        query = (
+            sa.select(table.c.record_date, sa.func.count())
+            .where(table.c.record_date.between(first, last))
+            .group_by(table.c.record_date)
+            .having(sa.func.count() > 1)
+        )
+        with self.engine().connect() as conn:
+            return [(row[0], row[1]) for row in conn.execute(query)]
+
+    def delete_before(self, cutoff: dt.date) -> dict[str, int]:
+        """Delete `market_daily` and `sugar_import_margin` rows dated before `cutoff`."""
+        self.prepare()
+        deleted = {}
+        with self._writing() as conn:
+            for table in (market_daily, sugar_import_margin):
+                deleted[table.name] = conn.execute(sa.delete(table).where(table.c.record_date < cutoff)).rowcount
+        return deleted

@@ -39,3 +39,14 @@ def check_existing_table(
             f"table '{table.name}' exists but cannot be written safely: " + "; ".join(problems)
         )
     return {name: column["type"] for name, column in columns.items()}
+
+
+def add_columns(conn: sa.Connection, table: sa.Table, columns: Sequence[sa.Column]) -> None:
+    """ALTER TABLE ... ADD COLUMN for nullable columns of our own schema. The statement is compiled
+    from the column definitions by the database's dialect; no outside text enters it."""
+    preparer = conn.dialect.identifier_preparer
+    for column in columns:
+        if not column.nullable:
+            raise WarehouseSchemaError(f"cannot add NOT NULL column '{column.name}' to '{table.name}'")
+        definition = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {definition}"))

@@ -1,4 +1,5 @@
-"""Warehouse tables: the `market_daily` contract the API reads, and one raw table per series."""
+"""Warehouse tables: `market_daily` (the API's contract), `sugar_import_margin`, and one raw
+table per source series."""
 
 import sqlalchemy as sa
 
@@ -20,8 +21,6 @@ MARKET_DAILY_CONTRACT: dict[str, tuple[type[sa.types.TypeEngine], ...]] = {
     "import_cost_estimate": _NUMBER,
     "updated_at": (sa.DateTime,),
 }
-# Written where present; an older table without them still gets every contract column.
-MARKET_DAILY_PROVENANCE = ("source", "run_id")
 
 # Decimals stored per value column, so a rerun compares equal to the row it wrote.
 MARKET_DAILY_DECIMALS: dict[str, int] = {
@@ -31,6 +30,21 @@ MARKET_DAILY_DECIMALS: dict[str, int] = {
     "bdi_index": 2,
     "import_cost_estimate": 2,
 }
+
+
+def _provenance_columns() -> list[sa.Column]:
+    """Where each input of a row came from: the provider that served it and the date of the
+    value used (as-of inputs may be a few days older than the row)."""
+    return [
+        sa.Column("sugar_provider", sa.String(80), comment="provider of the ZCE bar"),
+        sa.Column("usd_cny_provider", sa.String(80), comment="provider of the USD/CNY fixing"),
+        sa.Column("usd_cny_date", sa.Date, comment="date of the USD/CNY fixing used"),
+        sa.Column("bdi_provider", sa.String(80), comment="provider of the BDI"),
+        sa.Column("bdi_date", sa.Date, comment="date of the BDI value used"),
+        sa.Column("ice_provider", sa.String(80), comment="provider of the ICE No.11 close"),
+        sa.Column("ice_date", sa.Date, comment="date of the ICE No.11 close used"),
+    ]
+
 
 market_daily = sa.Table(
     "market_daily",
@@ -47,8 +61,52 @@ market_daily = sa.Table(
         comment="Landed cost of raw sugar out of quota, CNY/t",
     ),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, comment="when the values last changed (UTC)"),
-    sa.Column("source", sa.String(64), comment="source that served the inputs"),
+    # Beyond the contract: nullable, so that they can be added to an existing table.
+    sa.Column("ice_usc_lb", sa.Float, comment="ICE No.11 close used for the cost, US cents/lb"),
+    sa.Column("source", sa.String(64), comment="akshare, or demo-synthetic for the demo source"),
+    *_provenance_columns(),
     sa.Column("run_id", sa.String(64), comment="Dagster run that wrote the values"),
+)
+
+# The columns beyond the contract that decide whether a rewritten row changed, and how.
+MARKET_DAILY_EXTRAS: dict[str, int | None] = {
+    "ice_usc_lb": 4,
+    "source": None,
+    **{column.name: None for column in _provenance_columns()},
+}
+
+MARGIN_DECIMALS: dict[str, int] = {
+    "sugar_close": 2,
+    "ice_usc_lb": 4,
+    "usd_cny_rate": 4,
+    "landed_cost_in_quota": 2,
+    "landed_cost_out_of_quota": 2,
+    "margin_in_quota": 2,
+    "margin_out_of_quota": 2,
+}
+
+sugar_import_margin = sa.Table(
+    "sugar_import_margin",
+    metadata,
+    sa.Column("record_date", sa.Date, primary_key=True, comment="ZCE trading day (Asia/Shanghai)"),
+    sa.Column("sugar_close", sa.Float, nullable=False, comment="ZCE SR0 close, CNY/t"),
+    sa.Column("ice_usc_lb", sa.Float, nullable=False, comment="ICE No.11 close, US cents/lb"),
+    sa.Column("usd_cny_rate", sa.Float, nullable=False, comment="USD/CNY central parity"),
+    sa.Column("tariff_out_of_quota", sa.Float, nullable=False, comment="out-of-quota tariff on the day"),
+    sa.Column("vat_rate", sa.Float, nullable=False, comment="VAT on sugar on the day"),
+    sa.Column("landed_cost_in_quota", sa.Float, nullable=False, comment="CNY/t, 15 % tariff"),
+    sa.Column("landed_cost_out_of_quota", sa.Float, nullable=False, comment="CNY/t, out-of-quota tariff"),
+    sa.Column("margin_in_quota", sa.Float, nullable=False, comment="ZCE close minus in-quota cost (and refining)"),
+    sa.Column("margin_out_of_quota", sa.Float, nullable=False, comment="ZCE close minus out-of-quota cost (and refining)"),
+    sa.Column("out_of_quota_window_open", sa.Boolean, nullable=False, comment="out-of-quota margin above zero"),
+    sa.Column("origin_premium_usc_lb", sa.Float, nullable=False),
+    sa.Column("freight_usd_t", sa.Float, nullable=False),
+    sa.Column("port_charges_cny_t", sa.Float, nullable=False),
+    sa.Column("refining_cost_cny_t", sa.Float, nullable=False),
+    *_provenance_columns(),
+    sa.Column("market_daily_run_id", sa.String(64), comment="Dagster run that wrote the market_daily inputs"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, comment="when the values last changed (UTC)"),
+    sa.Column("run_id", sa.String(64), nullable=False, comment="Dagster run that wrote the values"),
 )
 
 
@@ -65,7 +123,7 @@ def _raw_table(series: Series) -> sa.Table:
     return sa.Table(
         f"raw_{series.value}",
         metadata,
-        sa.Column("provider", sa.String(64), primary_key=True, comment="source and call that served the row"),
+        sa.Column("provider", sa.String(80), primary_key=True, comment="source and call that served the row"),
         sa.Column("trade_date", sa.Date, primary_key=True),
         *value_columns,
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False, comment="when the values last changed (UTC)"),
