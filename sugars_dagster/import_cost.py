@@ -88,6 +88,11 @@ def landed_cost_cny_t(inputs: CostInputs, config: ImportCostConfig) -> float:
     )
 
 
+def in_quota_landed_cost_cny_t(day: dt.date, ice_usc_lb: float, usd_cny: float, config: ImportCostConfig) -> float:
+    """The in-quota (15 % tariff) landed cost on `day`, with that day's VAT."""
+    return landed_cost_cny_t(CostInputs(ice_usc_lb, usd_cny, IN_QUOTA_TARIFF, vat_rate(day)), config)
+
+
 def out_of_quota_landed_cost_cny_t(
     day: dt.date, ice_usc_lb: float, usd_cny: float, config: ImportCostConfig
 ) -> float:

@@ -1,8 +1,6 @@
-"""Jobs: the whole graph, sources through `market_daily`."""
+"""Jobs: the whole graph, from the sources to the backups."""
 
 import dagster as dg
-
-from sugars_dagster.assets.market_daily import market_daily
 
 # Unattended runs (schedule, catch-up sensor) retry a failed step after about 30 s, 1 min and
 # 2 min: a timeout, Sina's rate limit or a warehouse restart usually passes by then. Errors a
@@ -14,7 +12,8 @@ STEP_RETRY_POLICY = dg.RetryPolicy(
 
 market_daily_job = dg.define_asset_job(
     "market_daily_job",
-    selection=dg.AssetSelection.assets(market_daily).upstream(),
-    description="Fetch every source series and rebuild market_daily for the given day(s).",
+    selection=dg.AssetSelection.all(),
+    description="Fetch every source series, rebuild market_daily and the import margin for the given "
+    "day(s), back them up, then apply retention.",
     op_retry_policy=STEP_RETRY_POLICY,
 )

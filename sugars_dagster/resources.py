@@ -8,6 +8,7 @@ import dagster as dg
 
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.export import ExportTarget, Retention
 from sugars_dagster.sensors.catchup import CatchupPolicy
 from sugars_dagster.settings import int_setting
 from sugars_dagster.sources.akshare_source import AkshareSource
@@ -20,6 +21,7 @@ WAREHOUSE_URL_ENV = "SUGARS_WAREHOUSE_URL"
 DATA_DIR_ENV = "SUGARS_DATA_DIR"
 
 ALERT_URLS_ENV = "SUGARS_ALERT_URLS"
+EXPORT_URL_ENV = "SUGARS_EXPORT_URL"
 UI_BASE_URL_ENV = "SUGARS_UI_BASE_URL"
 
 DEFAULT_SOURCE = "akshare"
@@ -40,9 +42,12 @@ def source_from_env(environ: Mapping[str, str] = os.environ) -> MarketSource:
     raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of ['akshare', 'demo']")
 
 
+def _data_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR).resolve()
+
+
 def default_warehouse_url(environ: Mapping[str, str] = os.environ) -> str:
-    data_dir = Path(environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR).resolve()
-    return f"sqlite:///{data_dir / 'warehouse.sqlite'}"
+    return f"sqlite:///{_data_dir(environ) / 'warehouse.sqlite'}"
 
 
 def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
@@ -76,3 +81,17 @@ def alerter_from_env(environ: Mapping[str, str] = os.environ) -> Alerter:
     if environ.get(ALERT_URLS_ENV, "").strip():
         return Alerter(urls=dg.EnvVar(ALERT_URLS_ENV), ui_base_url=base_url)
     return Alerter(urls="", ui_base_url=base_url)
+
+
+def export_target_from_env(environ: Mapping[str, str] = os.environ) -> ExportTarget:
+    """SUGARS_EXPORT_URL (a folder or an fsspec URL; may carry credentials, so read through
+    EnvVar), else the `export` folder next to the default warehouse."""
+    if environ.get(EXPORT_URL_ENV, "").strip():
+        return ExportTarget(url=dg.EnvVar(EXPORT_URL_ENV))
+    return ExportTarget(url=str(_data_dir(environ) / "export"))
+
+
+def retention_from_env(environ: Mapping[str, str] = os.environ) -> Retention:
+    return Retention(
+        days=int_setting(environ, "SUGARS_RETENTION_DAYS", 0, 0, "the market days the warehouse keeps (0 = all)")
+    )

@@ -1,13 +1,24 @@
 """Helpers to run the asset graph in process and read what happened."""
 
+import uuid
+
 import dagster as dg
 
+from sugars_dagster.assets.backups import market_daily_export, warehouse_retention
+from sugars_dagster.assets.import_margin import sugar_import_margin
 from sugars_dagster.assets.market_daily import market_daily
 from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.export import ExportTarget, Retention
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 
-GRAPH = [*raw_series_assets, market_daily]
+# The whole graph, sources to backups, as market_daily_job runs it.
+GRAPH = [*raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention]
+
+
+def memory_export() -> ExportTarget:
+    """A throwaway in-memory fsspec target."""
+    return ExportTarget(url=f"memory://sugars-tests/{uuid.uuid4().hex}")
 
 
 def run_graph(
@@ -18,8 +29,11 @@ def run_graph(
     partition: str | None = None,
     partition_range: tuple[str, str] | None = None,
     market_daily_config: dict | None = None,
+    export: ExportTarget | None = None,
+    retention: Retention | None = None,
+    assets: list | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize sources and `market_daily` for one partition or a range, in one run."""
+    """Materialize the graph for one partition or a range, in one run."""
     tags = {}
     if partition_range:
         tags = {
@@ -28,10 +42,15 @@ def run_graph(
         }
     run_config = {"ops": {"market_daily": {"config": market_daily_config}}} if market_daily_config else None
     return dg.materialize(
-        GRAPH,
+        assets or GRAPH,
         partition_key=partition,
         tags=tags,
-        resources={"source": source, "warehouse": warehouse},
+        resources={
+            "source": source,
+            "warehouse": warehouse,
+            "export": export or memory_export(),
+            "retention": retention or Retention(days=0),
+        },
         instance=instance,
         run_config=run_config,
         raise_on_error=False,

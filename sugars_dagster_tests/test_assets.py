@@ -1,12 +1,14 @@
 """The asset graph in one in-process run, into SQLite and into PostgreSQL."""
 
 import datetime as dt
+import json
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from sugars_dagster import trading_calendar
+from sugars_dagster.assets.import_margin import sugar_import_margin
 from sugars_dagster.assets.market_daily import market_daily as market_daily_asset
 from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
 from sugars_dagster.series import Series
@@ -18,6 +20,20 @@ from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_g
 
 D = dt.date
 ALL_TIME = (D(2000, 1, 1), D(2100, 1, 1))
+
+
+def executed(result: dg.ExecuteInProcessResult, step: str) -> bool:
+    return any(event.step_key == step and event.event_type_value == "STEP_SUCCESS" for event in result.all_events)
+
+
+def failed_checks(result: dg.ExecuteInProcessResult, asset: str) -> list:
+    return [
+        event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and event.event_specific_data.asset_key == dg.AssetKey(asset)
+        and not event.event_specific_data.passed
+    ]
 
 
 def market_rows(warehouse: Warehouse) -> list[dict]:
@@ -133,6 +149,10 @@ def _set(field: str, value: object, index: int = 5):
     return edit
 
 
+# Eastmoney answering with an error too, so that the only data on offer is Sina's.
+EASTMONEY_DOWN = json.dumps({"rc": 102, "data": None})
+
+
 @pytest.mark.parametrize(
     ("series", "edit", "body", "expected"),
     [
@@ -151,7 +171,7 @@ def test_a_malformed_source_stops_the_run_before_anything_is_written(
     warehouse: Warehouse, instance, series: Series, edit, body: str | None, expected: str
 ) -> None:
     world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5), edits={series: edit} if edit else {})
-    bodies = {}
+    bodies = {"eastmoney_sr": EASTMONEY_DOWN, "eastmoney_ice": EASTMONEY_DOWN}
     if body == "rename":
         bodies["ice"] = world.ice_body().replace('"close"', '"last"')
     elif body is not None:
@@ -162,6 +182,53 @@ def test_a_malformed_source_stops_the_run_before_anything_is_written(
     assert expected in failure_text(result)
     assert count(warehouse, RAW_TABLES[series]) == 0
     assert count(warehouse, market_daily) == 0
+    assert not executed(result, "market_daily")
+    if body is None or body == "rename":  # the source answered: its contract check failed, with the bad values
+        [check] = failed_checks(result, series.value)
+        assert check.check_name == "source_contract"
+        assert expected.split(": ", 1)[0] in check.description
+        assert "| Sina" in check.metadata["rows"].value
+
+
+def test_when_sina_fails_eastmoney_serves_and_the_rows_say_so(warehouse: Warehouse, instance) -> None:
+    world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5))
+    with world.serving(sr="<html><body>456</body></html>"):
+        result = run_graph(fast_akshare(), warehouse, instance, partition="2025-12-04")
+    assert result.success, failure_text(result)
+    [row] = market_rows(warehouse)
+    assert row["sugar_provider"] == "eastmoney:futures_hist_em:白糖主连"
+    assert row["ice_provider"] == "sina:futures_foreign_hist:RS"
+    assert row["usd_cny_provider"] == "safe:currency_boc_safe:USD"
+    assert row["sugar_close"] == {r["trade_date"]: r for r in world.rows(Series.ZCE_SUGAR)}[D(2025, 12, 4)]["close"]
+    [warning] = failed_checks(result, "zce_sugar_bars")
+    assert warning.check_name == "served_by_primary" and warning.severity == dg.AssetCheckSeverity.WARN
+    [metadata] = market_daily_metadata(result)
+    assert metadata["providers"]["sugar_provider"] == {"eastmoney:futures_hist_em:白糖主连": 1}
+
+
+def test_an_implausible_stored_value_is_stopped_by_a_blocking_check(warehouse: Warehouse, instance) -> None:
+    assert run_graph(DemoSource(), warehouse, instance, partition="2025-12-03").success
+    # A raw value that never passed a source's contract (typed in by hand, or an older version).
+    with warehouse.engine().begin() as conn:
+        table = RAW_TABLES[Series.USD_CNY]
+        conn.execute(
+            sa.update(table)
+            .where(table.c.provider == "demo-synthetic", table.c.trade_date == D(2025, 12, 4))
+            .values(usd_cny=710.4)
+        )
+    result = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04", assets=[market_daily_asset, sugar_import_margin])
+    assert not result.success
+    # FX fed in per 100 USD: the rate and the cost built from it are both out of range.
+    assert "check plausible_ranges failed: 2 value(s) outside their plausible range; nothing written" in failure_text(result)
+    failed = {check.check_name: check for check in failed_checks(result, "market_daily")}
+    assert failed["day_over_day_moves"].severity == dg.AssetCheckSeverity.WARN  # a 100-fold jump, also flagged
+    check = failed["plausible_ranges"]
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["offending_rows"].value == 2
+    assert "| 2025-12-04 | usd_cny_rate | 710.4 | 5.5 .. 9 |" in check.metadata["rows"].value
+    assert "| 2025-12-04 | import_cost_estimate |" in check.metadata["rows"].value
+    assert [row["record_date"] for row in market_rows(warehouse)] == [D(2025, 12, 3)]
+    assert not executed(result, "sugar_import_margin")
 
 
 def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(sqlite_warehouse: Warehouse, instance) -> None:
@@ -183,3 +250,17 @@ def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(sqlite
     rebuilt = alone()
     assert rebuilt.success, failure_text(rebuilt)
     assert [row["record_date"] for row in market_rows(sqlite_warehouse)] == [D(2025, 12, 3), D(2025, 12, 4)]
+
+
+def test_every_row_traces_to_its_run_and_to_who_served_each_input(warehouse: Warehouse, instance) -> None:
+    result = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04")
+    assert result.success, failure_text(result)
+    [row] = market_rows(warehouse)
+    assert row["run_id"] == result.run_id
+    assert {row[name] for name in ("sugar_provider", "usd_cny_provider", "bdi_provider", "ice_provider")} == {"demo-synthetic"}
+    assert (row["usd_cny_date"], row["bdi_date"], row["ice_date"]) == (D(2025, 12, 4),) * 3
+    assert row["ice_usc_lb"] is not None
+    [margin] = warehouse.read_import_margin(*ALL_TIME).to_dicts()
+    assert (margin["run_id"], margin["market_daily_run_id"]) == (result.run_id, result.run_id)
+    assert margin["ice_provider"] == "demo-synthetic" and margin["ice_date"] == D(2025, 12, 4)
+    assert margin["landed_cost_out_of_quota"] == pytest.approx(row["import_cost_estimate"], abs=0.01)

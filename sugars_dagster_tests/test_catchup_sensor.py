@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sugars_dagster import clock, trading_calendar
 from sugars_dagster.definitions import defs
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.export import Retention
 from sugars_dagster.resources import catchup_policy_from_env
 from sugars_dagster.sensors.catchup import CatchupPolicy
 from sugars_dagster.sources.demo_source import DemoSource
@@ -25,9 +26,10 @@ SENSOR = defs.resolve_sensor_def("market_daily_catchup_sensor")
 class Tick:
     """Evaluates the sensor at chosen moments, carrying its cursor from tick to tick."""
 
-    def __init__(self, instance: dg.DagsterInstance, warehouse: Warehouse, monkeypatch, **policy):
+    def __init__(self, instance: dg.DagsterInstance, warehouse: Warehouse, monkeypatch, retention_days: int = 0, **policy):
         self.instance, self.warehouse, self.monkeypatch = instance, warehouse, monkeypatch
         self.policy = CatchupPolicy(**({"lookback_days": 30} | policy))
+        self.retention = Retention(days=retention_days)
         self.cursor: str | None = None
 
     def at(self, local: dt.datetime):
@@ -35,7 +37,12 @@ class Tick:
         context = dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
-            resources={"catchup": self.policy, "warehouse": self.warehouse, "source": DemoSource()},
+            resources={
+                "catchup": self.policy,
+                "warehouse": self.warehouse,
+                "source": DemoSource(),
+                "retention": self.retention,
+            },
         )
         result = SENSOR.evaluate_tick(context)
         self.cursor = result.cursor
@@ -226,3 +233,11 @@ def test_default_policy() -> None:
 def test_a_fresh_instance_requests_the_whole_window(instance, sqlite_warehouse, monkeypatch) -> None:
     result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
     assert ranges(result) == [("2025-11-05", "2025-12-04")]
+
+
+def test_days_removed_by_retention_are_not_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+    load(instance, sqlite_warehouse, "2025-11-25", "2025-12-04")
+    # Keeping 10 days on 2025-12-05 keeps 11-26 .. 12-05: the older days of the look-back are gone on purpose.
+    result = Tick(instance, sqlite_warehouse, monkeypatch, retention_days=10).at(AFTER_GRACE)
+    assert result.run_requests == []
+    assert result.skip_message == f"all {sessions(D(2025, 11, 26), D(2025, 12, 4))} trading days since 2025-11-26 are loaded"

@@ -31,8 +31,25 @@ def test_market_daily_is_fed_by_one_asset_per_source_series() -> None:
 
 def test_the_job_covers_the_whole_graph() -> None:
     job = defs.resolve_job_def("market_daily_job")
-    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {dg.AssetKey("market_daily")}
+    downstream = {"market_daily", "sugar_import_margin", "market_daily_export", "warehouse_retention"}
+    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {dg.AssetKey(name) for name in downstream}
     assert job.partitions_def == market_day_partitions
+
+
+def test_lineage_runs_from_the_sources_to_the_backups() -> None:
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey("sugar_import_margin")).parent_keys == {dg.AssetKey("market_daily")}
+    assert graph.get(dg.AssetKey("market_daily_export")).parent_keys == {dg.AssetKey("sugar_import_margin")}
+    assert graph.get(dg.AssetKey("warehouse_retention")).parent_keys == {dg.AssetKey("market_daily_export")}
+
+
+def test_every_check_sits_on_its_asset() -> None:
+    checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
+    expected = {
+        ("market_daily", name)
+        for name in ("required_fields", "plausible_ranges", "day_over_day_moves", "input_staleness", "row_count", "unique_days")
+    } | {(key.to_user_string(), name) for key in RAW_KEYS for name in ("source_contract", "served_by_primary")}
+    assert checks == expected
 
 
 def test_partitions_are_market_days_in_shanghai_up_to_the_last_complete_day() -> None:

@@ -6,13 +6,14 @@ import dagster as dg
 
 from sugars_dagster.definitions import defs
 from sugars_dagster.errors import SourceDataError, SourceFetchError
+from sugars_dagster.export import Retention
 from sugars_dagster.jobs import STEP_RETRY_POLICY
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
-from sugars_dagster_tests.runs import GRAPH, failure_text
+from sugars_dagster_tests.runs import GRAPH, failure_text, memory_export
 
 # The production policy with the waiting taken out, so the test runs in seconds.
 FAST_RETRIES = dg.RetryPolicy(max_retries=2, delay=0)
@@ -38,7 +39,10 @@ class TroubledSource(DemoSource):
 def run(source: DemoSource, warehouse: Warehouse, instance: dg.DagsterInstance, partition: str) -> dg.ExecuteInProcessResult:
     job = dg.define_asset_job("retrying_job", selection=dg.AssetSelection.all(), op_retry_policy=FAST_RETRIES)
     definitions = dg.Definitions(
-        assets=GRAPH, jobs=[job], resources={"source": source, "warehouse": warehouse}, executor=dg.in_process_executor
+        assets=GRAPH,
+        jobs=[job],
+        resources={"source": source, "warehouse": warehouse, "export": memory_export(), "retention": Retention()},
+        executor=dg.in_process_executor,
     )
     return definitions.resolve_job_def("retrying_job").execute_in_process(
         partition_key=partition, instance=instance, raise_on_error=False

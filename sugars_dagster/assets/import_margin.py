@@ -1,0 +1,55 @@
+"""`sugar_import_margin`: is the import window open? The ZCE close against landed raw sugar."""
+
+import datetime as dt
+
+import dagster as dg
+
+from sugars_dagster import trading_calendar
+from sugars_dagster.assets.market_daily import market_daily
+from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.errors import MissingDataError
+from sugars_dagster.import_margin import ImportMarginConfig, build_import_margin
+from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
+from sugars_dagster.quality import markdown_table
+from sugars_dagster.warehouse.resource import Warehouse
+
+PREVIEW_COLUMNS = ["record_date", "sugar_close", "landed_cost_in_quota", "landed_cost_out_of_quota", "margin_out_of_quota", "out_of_quota_window_open"]
+
+
+@dg.asset(
+    partitions_def=market_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[market_daily],
+    group_name="market",
+    kinds={"polars", "sql"},
+    pool=WAREHOUSE_POOL,
+)
+def sugar_import_margin(
+    context: dg.AssetExecutionContext, config: ImportMarginConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day."""
+    with no_retry_for_lasting_errors():
+        check_requested_range(context.run.tags)
+        days = window_days(context.partition_time_window)
+        first, last = days[0], days[-1]
+        inputs = warehouse.read_market_daily(first, last)
+        loaded = set(inputs["record_date"].to_list())
+        missing = [day for day in trading_calendar.sessions_between(first, last) if day not in loaded]
+        if missing:
+            raise MissingDataError(
+                f"market_daily has no row for trading day(s) {', '.join(map(str, missing[:5]))}"
+                f"{' ...' if len(missing) > 5 else ''}; materialize market_daily for them first"
+            )
+        frame = build_import_margin(inputs, config)
+        counts = warehouse.write_import_margin(frame, first, last, run_id=context.run.run_id, now=dt.datetime.now(dt.UTC))
+
+    metadata: dict[str, object] = {
+        "window": f"{first} .. {last}",
+        "dagster/row_count": frame.height,
+        "cost_inputs": dg.MetadataValue.json(config.model_dump()),
+        "days_out_of_quota_window_open": int(frame["out_of_quota_window_open"].sum()),
+        **counts.as_metadata(),
+    }
+    if frame.height:
+        metadata["preview"] = dg.MetadataValue.md(markdown_table(frame.select(PREVIEW_COLUMNS).tail(5)))
+    return dg.MaterializeResult(metadata=metadata)
