@@ -13,7 +13,7 @@ WORKDIR /opt/dagster/app
 # Dependencies first (locked), so code changes do not reinstall them.
 COPY pyproject.toml constraints.txt README.md ./
 COPY sugars_dagster ./sugars_dagster
-RUN pip install -c constraints.txt .
+RUN pip install -c constraints.txt ".[s3]"
 
 COPY dagster.yaml workspace.yaml /opt/dagster/home/
 
