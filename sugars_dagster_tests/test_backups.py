@@ -89,3 +89,31 @@ def test_retention_is_off_by_default(sqlite_warehouse: Warehouse, instance) -> N
 def test_the_export_url_hides_credentials() -> None:
     assert ExportTarget(url="s3://key:secret@bucket/prefix").display() == "s3://bucket/prefix"
     assert ExportTarget(url="/var/backups/sugars").display() == "/var/backups/sugars"
+
+
+def test_backups_reach_an_s3_compatible_endpoint(monkeypatch) -> None:
+    """s3:// through a custom endpoint, as with Alibaba OSS or MinIO: here moto's S3 on loopback."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        boto3.client("s3").create_bucket(Bucket="sugar-backups")
+        export = ExportTarget(url="s3://sugar-backups/prod")
+        rows = pl.DataFrame({"record_date": [D(2025, 12, 4)], "sugar_close": [5412.0]})
+        assert export.sync_day("market_daily", D(2025, 12, 4), rows).value == "written"
+        assert export.sync_day("market_daily", D(2025, 12, 4), rows).value == "unchanged"
+        assert export.read_day("market_daily", D(2025, 12, 4)).equals(rows)
+        listed = boto3.client("s3").list_objects_v2(Bucket="sugar-backups")["Contents"]
+        assert [item["Key"] for item in listed] == ["prod/market_daily/2025/2025-12-04.parquet"]
+    finally:
+        server.stop()
