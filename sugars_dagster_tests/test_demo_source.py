@@ -1,8 +1,10 @@
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from sugars_dagster import trading_calendar
+from sugars_dagster.quality import QualityLimits
 from sugars_dagster.series import Series
 from sugars_dagster.sources.demo_source import DEMO_LABEL, DemoSource
 
@@ -47,3 +49,18 @@ def test_it_is_labelled_synthetic() -> None:
     fetched = source.fetch(Series.BDI, dt.date(2025, 1, 1), dt.date(2025, 1, 31))
     assert fetched.synthetic and source.synthetic
     assert fetched.provider == DEMO_LABEL == source.label == "demo-synthetic"
+
+
+@pytest.mark.parametrize(
+    ("series", "column", "limit"),
+    [
+        (Series.ZCE_SUGAR, "close", QualityLimits().max_move_sugar_pct),
+        (Series.USD_CNY, "usd_cny", QualityLimits().max_move_usd_cny_pct),
+        (Series.BDI, "bdi", QualityLimits().max_move_bdi_pct),
+        (Series.ICE_NO11, "close", QualityLimits().max_move_ice_pct),
+    ],
+)
+def test_it_moves_like_a_market_within_the_warning_limits(series: Series, column: str, limit: float) -> None:
+    frame = DemoSource().fetch(series, dt.date(2006, 1, 6), dt.date(2027, 12, 31)).frame
+    largest = frame.select(((pl.col(column) / pl.col(column).shift(1) - 1).abs() * 100).max()).item()
+    assert 0 < largest < limit

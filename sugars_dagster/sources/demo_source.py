@@ -79,9 +79,9 @@ def synthetic_frame(series: Series, first: dt.date, last: dt.date) -> pl.DataFra
             )
         }
     elif series is Series.BDI:
-        # 2,250 +- 1,630 points
+        # 2,250 +- 1,575 points, moving at most ~13 % a day
         columns = {
-            "bdi": np.round(2250 + 1200 * _wave(t, 700, 0.7) + 350 * _wave(t, 90, 0.0) + 80 * _noise(t, salt))
+            "bdi": np.round(2250 + 1200 * _wave(t, 700, 0.7) + 350 * _wave(t, 90, 0.0) + 25 * _noise(t, salt))
         }
     else:
         # 20 +- 7.4 US cents/lb
