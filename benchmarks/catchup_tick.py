@@ -31,7 +31,7 @@ from sugars_dagster.sensors.catchup import CatchupPolicy
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS
+from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, instance_at
 
 
 def main() -> None:
@@ -55,7 +55,7 @@ def main() -> None:
             warehouse = Warehouse(url=warehouse_url)
             with warehouse.engine().begin() as conn:
                 conn.execute(sa.delete(market_daily).where(market_daily.c.record_date.in_(holes)))
-            with dg.DagsterInstance.from_config(str(home)) as instance:
+            with instance_at(home) as instance:
                 for lookback in (30, 0):
                     timings, result = [], None
                     for _ in range(options.runs):

@@ -28,6 +28,9 @@ from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, CliInstance, materialize_args, postgres_instance_yaml
 from sugars_dagster_tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV
 from sugars_dagster_tests.pg import create_database, drop_database
+from sugars_dagster_tests.processes import ROOT
+
+LOCAL_INSTANCE = ROOT / "dagster.local.yaml"
 
 
 @dataclass
@@ -68,7 +71,9 @@ def one_run(
     warehouse_url)` may look at them before they are thrown away."""
     partition_range = ["--partition-range", f"{first}...{last}"]
     if backend == "sqlite":
-        cli = CliInstance.create(root, **event_settings)
+        # The laptop's instance as shipped; with the Dagster defaults, Dagster's own SQLite storage.
+        yaml = LOCAL_INSTANCE.read_text() if event_settings else "telemetry:\n  enabled: false\n"
+        cli = CliInstance.create(root, instance_yaml=yaml, **event_settings)
         warehouse = f"sqlite:///{root / 'data' / 'warehouse.sqlite'}"
         measurement = run_measured(cli, materialize_args(*partition_range))
         rows = check_loaded(warehouse, first, last)

@@ -3,9 +3,12 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import sqlalchemy as sa
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -53,3 +56,21 @@ class CliInstance:
 def materialize_args(*partition_args: str) -> list[str]:
     """`dagster asset materialize` of the whole graph, as the README writes it."""
     return ["asset", "materialize", "-m", "sugars_dagster.definitions", "--select", "*market_daily", *partition_args]
+
+
+@contextmanager
+def instance_at(home: Path | str, env: Mapping[str, str] = {}) -> Iterator[dg.DagsterInstance]:  # noqa: B006
+    """Load the instance of DAGSTER_HOME `home` in this process, with `env` (and DAGSTER_HOME)
+    set while its dagster.yaml is read: it may take values from the environment."""
+    wanted = {**env, "DAGSTER_HOME": str(home)}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

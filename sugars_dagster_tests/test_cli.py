@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sugars_dagster import trading_calendar
 from sugars_dagster.partitions import market_day_partitions
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, postgres_instance_yaml
+from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, instance_at, postgres_instance_yaml
+from sugars_dagster_tests.processes import ROOT
 
 pytestmark = pytest.mark.cli
 
@@ -63,8 +64,8 @@ def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, request: pytest
             SUGARS_WAREHOUSE_URL=warehouse_url,
             **FAST_EVENT_SETTINGS,
         )
-    else:  # Dagster's default SQLite storage and the default SQLite warehouse, as on a laptop
-        cli = CliInstance.create(tmp_path, **FAST_EVENT_SETTINGS)
+    else:  # the laptop's instance (dagster.local.yaml) and the default SQLite warehouse
+        cli = CliInstance.create(tmp_path, instance_yaml=(ROOT / "dagster.local.yaml").read_text(), **FAST_EVENT_SETTINGS)
         warehouse_url = f"sqlite:///{tmp_path / 'data' / 'warehouse.sqlite'}"
     completed = cli.materialize("--partition-range", "2016-01-01...2025-12-31")
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -77,7 +78,7 @@ def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, request: pytest
     assert (dates, runs) == (len(sessions), 1)
     assert (str(first), str(last)) == (str(sessions[0]), str(sessions[-1]))
 
-    with dg.DagsterInstance.from_config(str(cli.home)) as instance:
+    with instance_at(cli.home) as instance:
         assert instance.get_runs_count() == 1
         statuses = instance.get_status_by_partition(
             dg.AssetKey("market_daily"), ["2016-01-01", "2020-06-15", "2025-12-31"], market_day_partitions

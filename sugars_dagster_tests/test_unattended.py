@@ -17,7 +17,7 @@ from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.alert_inbox import alert_inbox
-from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, materialize_args
+from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
 from sugars_dagster_tests.processes import BIN, ROOT, free_port, process, wait_for
 
 pytestmark = pytest.mark.cli
@@ -58,12 +58,12 @@ def expected_days() -> list[dt.date]:
 
 
 def catchup_runs(home) -> list[dg.DagsterRun]:
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         return list(instance.get_runs(filters=dg.RunsFilter(tags={"sugars/trigger": "catchup"})))
 
 
 def latest_skip_message(home, sensor_name: str) -> str | None:
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         for state in instance.all_instigator_state():
             if state.instigator_name == sensor_name:
                 ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
@@ -130,7 +130,7 @@ def test_two_launches_of_the_same_day_at_once_are_serialized(tmp_path) -> None:
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'data' / 'warehouse.sqlite'}")
     rows = warehouse.read_market_daily(dt.date(2025, 1, 1), dt.date(2025, 12, 31)).to_dicts()
     assert [row["record_date"] for row in rows] == [dt.date(2025, 12, 4)]
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with instance_at(env["DAGSTER_HOME"]) as instance:
         runs = instance.get_runs()
         assert [run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS] * 2
         assert rows[0]["run_id"] in {run.run_id for run in runs}

@@ -16,7 +16,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS
+from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, instance_at
 from sugars_dagster_tests.pg import create_database, drop_database
 from sugars_dagster_tests.processes import BIN, ROOT, free_port, process, wait_for
 
@@ -108,20 +108,10 @@ class Topology:
 
     @contextmanager
     def instance(self) -> Iterator[dg.DagsterInstance]:
-        """The deployment's Dagster instance, loaded from its dagster.yaml (whose credentials are
-        read from the environment while it loads)."""
-        keys = [key for key in self.env if key.startswith("DAGSTER_PG_")]
-        saved = {key: os.environ.get(key) for key in keys}
-        os.environ.update({key: self.env[key] for key in keys})
-        try:
-            with dg.DagsterInstance.from_config(self.env["DAGSTER_HOME"]) as instance:
-                yield instance
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        """The deployment's Dagster instance, loaded from its dagster.yaml (whose credentials
+        come from the environment)."""
+        with instance_at(self.env["DAGSTER_HOME"], {k: v for k, v in self.env.items() if k.startswith("DAGSTER_PG_")}) as instance:
+            yield instance
 
 
 @contextmanager

@@ -1,0 +1,55 @@
+"""The batching SQLite event log records exactly what Dagster's own SQLite event log records."""
+
+import dagster as dg
+import pytest
+
+from sugars_dagster.dagster_storage import BatchingSqliteEventLogStorage
+from sugars_dagster.partitions import market_day_partitions
+from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster_tests.cli import instance_at
+from sugars_dagster_tests.processes import ROOT
+from sugars_dagster_tests.runs import failure_text, run_graph
+
+MARKET_DAILY = dg.AssetKey("market_daily")
+SAMPLE = ["2025-10-31", "2025-11-01", "2025-11-14", "2025-11-28", "2025-11-30"]
+
+
+def records_after_a_range_run(tmp_path, instance_yaml: str) -> dict:
+    home = tmp_path / "home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(instance_yaml)
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    with instance_at(home) as instance:
+        result = run_graph(DemoSource(), warehouse, instance, partition_range=("2025-10-31", "2025-11-30"))
+        assert result.success, failure_text(result)
+        per_day = {
+            key: instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=MARKET_DAILY, asset_partitions=[key]), limit=10
+            ).records
+            for key in SAMPLE
+        }
+        return {
+            "storage": type(instance.event_log_storage).__name__,
+            "materialized": sorted(instance.get_materialized_partitions(MARKET_DAILY)),
+            "status": instance.get_status_by_partition(MARKET_DAILY, SAMPLE, market_day_partitions),
+            "latest_partition": instance.get_latest_materialization_event(MARKET_DAILY).dagster_event.partition,
+            "per_day": {key: [(r.partition_key, r.run_id == result.run_id) for r in records] for key, records in per_day.items()},
+            # Values carry run-specific ids (code and data versions); the keys must match.
+            "tag_keys": {key: sorted(records[0].asset_materialization.tags) for key, records in per_day.items()},
+        }
+
+
+def test_it_records_what_the_stock_sqlite_event_log_records(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")  # as scripts/dev sets it
+    stock = records_after_a_range_run(tmp_path / "stock", "telemetry:\n  enabled: false\n")
+    batching = records_after_a_range_run(tmp_path / "batching", (ROOT / "dagster.local.yaml").read_text())
+    assert (stock.pop("storage"), batching.pop("storage")) == ("SqliteEventLogStorage", "BatchingSqliteEventLogStorage")
+    assert len(batching["materialized"]) == 31
+    assert batching == stock
+
+
+def test_without_a_base_dir_it_needs_dagster_home(monkeypatch) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with pytest.raises(Exception, match="needs base_dir or DAGSTER_HOME"):
+        BatchingSqliteEventLogStorage.from_config_value(None, {})
