@@ -46,3 +46,26 @@ def test_sessions_between_counts_a_known_year() -> None:
     sessions = trading_calendar.sessions_between(D(2025, 1, 1), D(2025, 12, 31))
     assert len(sessions) == 243
     assert sessions[0] == D(2025, 1, 2)
+
+
+def test_the_snapshot_equals_the_installed_exchange_calendars() -> None:
+    # If this fails after upgrading exchange_calendars: python -m sugars_dagster.trading_calendar
+    fresh = trading_calendar.snapshot_from_exchange_calendars()
+    stored = trading_calendar._snapshot()
+    assert {key: stored[key] for key in ("first_session", "coverage_end", "closed_weekdays")} == {
+        key: fresh[key] for key in ("first_session", "coverage_end", "closed_weekdays")
+    }
+
+
+def test_runs_do_not_need_pandas() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, datetime as dt\n"
+        "from sugars_dagster import trading_calendar\n"
+        "assert trading_calendar.is_session(dt.date(2025, 12, 4))\n"
+        "print('pandas' in sys.modules, 'exchange_calendars' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["False", "False"]

@@ -257,3 +257,11 @@ def test_concurrent_writers_of_one_window_queue_and_the_table_equals_one_of_them
     final = [(row["record_date"], row["sugar_close"]) for row in stored(warehouse)]
     assert final in [[(row["record_date"], row["sugar_close"]) for row in frame.to_dicts()] for frame in frames.values()]
     assert len({row["run_id"] for row in stored(warehouse)}) == 1
+
+
+def test_an_old_table_with_integer_and_decimal_columns_compares_by_value(warehouse: Warehouse) -> None:
+    with warehouse.engine().begin() as conn:
+        conn.execute(sa.text(LEGACY_DDL))
+    first = write(warehouse, rows((1, 5400.0), (2, 5410.0)))
+    again = write(warehouse, rows((1, 5400.0), (2, 5410.0)), now=T1, run_id="run-2")
+    assert (first.inserted, again.unchanged, again.updated) == (2, 2, 0)

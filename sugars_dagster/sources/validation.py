@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from sugars_dagster.errors import SourceDataError
@@ -146,6 +147,45 @@ def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
             )
 
 
+def _numeric_array(column: Any) -> np.ndarray | None:
+    """The column as floats (NaN for missing) when it already holds numbers, else None."""
+    if isinstance(column, pl.Series):
+        return column.cast(pl.Float64).to_numpy() if column.dtype.is_numeric() else None
+    if getattr(column.dtype, "kind", None) in ("f", "i", "u"):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return None
+
+
+def _window_numbers(
+    frame: Any, source_name: str, in_window: list[int], dates: dict[int, dt.date], contract: FrameContract
+) -> list[float | None]:
+    """The column's values on the window's rows: floats, or None where missing."""
+    numeric = _numeric_array(frame[source_name])
+    if numeric is not None:  # the common case: akshare already converted to numbers
+        return [None if math.isnan(value) else value for value in numeric[in_window].tolist()]
+    raw = _column_values(frame, source_name)
+    values: list[float | None] = []
+    for index in in_window:
+        value = raw[index]
+        if _is_missing(value):
+            values.append(None)
+            continue
+        number = _to_number(value)
+        if number is None:
+            raise SourceDataError(
+                contract.source,
+                f"not a number on {dates[index].isoformat()}: {value!r} ({type(value).__name__})",
+                field=source_name,
+                offending=[
+                    f"{dates[i].isoformat()}: {raw[i]!r}"
+                    for i in in_window
+                    if not _is_missing(raw[i]) and _to_number(raw[i]) is None
+                ],
+            )
+        values.append(number)
+    return values
+
+
 def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt.date) -> pl.DataFrame:
     """The rows dated within [first, last] as a canonical frame, or a SourceDataError.
 
@@ -181,30 +221,12 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
         if source_name is None:
             canonical[column.name] = [None] * len(in_window)
             continue
-        raw = _column_values(frame, source_name)
-        values: list[float | None] = []
-        for index in in_window:
-            value = raw[index]
-            day = dates[index].isoformat()
-            if _is_missing(value):
-                values.append(None)
-                continue
-            number = _to_number(value)
-            if number is None:
-                raise SourceDataError(
-                    contract.source,
-                    f"not a number on {day}: {value!r} ({type(value).__name__})",
-                    field=source_name,
-                    offending=[
-                        f"{dates[i].isoformat()}: {raw[i]!r}"
-                        for i in in_window
-                        if not _is_missing(raw[i]) and _to_number(raw[i]) is None
-                    ],
-                )
-            if column.name in contract.zero_is_missing and number == 0:
-                values.append(None)
-                continue
-            values.append(number * contract.scale.get(column.name, 1.0))
+        values = _window_numbers(frame, source_name, in_window, dates, contract)
+        if column.name in contract.zero_is_missing:
+            values = [None if value == 0 else value for value in values]
+        factor = contract.scale.get(column.name)
+        if factor is not None:
+            values = [None if value is None else value * factor for value in values]
         gaps = [dates[i].isoformat() for i, v in zip(in_window, values, strict=True) if v is None]
         if column.required and gaps:
             raise SourceDataError(

@@ -70,7 +70,8 @@ def _engine(url: str) -> sa.Engine:
 
 
 def _frame(rows: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
+    # Not strict: an older table may hand back integers or decimals for float columns.
+    return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row", strict=False)
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -33,12 +33,8 @@ class WriteCounts:
         }
 
 
-def _same(old: Any, new: Any, decimals: int | None) -> bool:
-    if old is None or new is None:
-        return old is None and new is None
-    if decimals is None:
-        return old == new
-    return round(float(old), decimals) == round(float(new), decimals)
+def _rounded(column: pl.Expr, decimals: int | None) -> pl.Expr:
+    return column if decimals is None else column.cast(pl.Float64).round(decimals)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -61,27 +57,24 @@ def replace_window(
     `stamp` holds the columns written only on inserted or changed rows (time, run id).
     """
     key_column = table.c[key]
-    existing = {
-        row[key]: row
-        for row in conn.execute(
-            sa.select(key_column, *(table.c[name] for name in compared)).where(scope)
-        ).mappings()
-    }
-    to_write: list[dict[str, Any]] = []
-    replaced: list[Any] = []
-    unchanged = 0
-    for row in frame.iter_rows(named=True):
-        old = existing.get(row[key])
-        if old is not None and all(
-            _same(old[name], row[name], decimals) for name, decimals in compared.items()
-        ):
-            unchanged += 1
-            continue
-        if old is not None:
-            replaced.append(row[key])
-        to_write.append({**row, **stamp})
-    new_keys = set(frame[key].to_list())
-    removed = [value for value in existing if value not in new_keys]
+    names = [key, *compared]
+    rows = conn.execute(sa.select(*(table.c[name] for name in names)).where(scope)).all()
+    existing = pl.DataFrame(
+        [tuple(row) for row in rows], schema={name: frame.schema[name] for name in names}, orient="row", strict=False
+    ).rename({name: f"{name}__stored" for name in compared})
+    joined = frame.join(existing, on=key, how="left").with_columns(
+        pl.col(key).is_in(existing[key].implode()).alias("__stored")
+    )
+    same = pl.all_horizontal(
+        _rounded(pl.col(name), decimals).eq_missing(_rounded(pl.col(f"{name}__stored"), decimals))
+        for name, decimals in compared.items()
+    )
+    joined = joined.with_columns((pl.col("__stored") & same).alias("__unchanged"))
+    unchanged = int(joined["__unchanged"].sum())
+    changed = joined.filter(~pl.col("__unchanged"))
+    replaced = changed.filter(pl.col("__stored"))[key].to_list()
+    to_write = [{**row, **stamp} for row in changed.select(frame.columns).iter_rows(named=True)]
+    removed = existing.filter(~pl.col(key).is_in(frame[key].implode()))[key].to_list()
 
     for chunk in _chunks(replaced + removed, _DELETE_CHUNK):
         conn.execute(sa.delete(table).where(scope, key_column.in_(chunk)))
