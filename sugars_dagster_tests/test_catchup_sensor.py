@@ -241,3 +241,18 @@ def test_days_removed_by_retention_are_not_missing(instance, sqlite_warehouse, m
     result = Tick(instance, sqlite_warehouse, monkeypatch, retention_days=10).at(AFTER_GRACE)
     assert result.run_requests == []
     assert result.skip_message == f"all {sessions(D(2025, 11, 26), D(2025, 12, 4))} trading days since 2025-11-26 are loaded"
+
+
+def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instance, sqlite_warehouse, monkeypatch) -> None:
+    now = dt.datetime.now(SHANGHAI).replace(tzinfo=None)
+    later = now + dt.timedelta(hours=3)
+    window = trading_calendar.sessions_between(later.date() - dt.timedelta(days=30), later.date() - dt.timedelta(days=2))
+    *loaded, missing = window
+    load(instance, sqlite_warehouse, loaded[0].isoformat(), loaded[-1].isoformat())
+    # A CLI run killed outright: "started" forever.
+    instance.add_run(
+        dg.DagsterRun(job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": missing.isoformat()})
+    )
+    tick = Tick(instance, sqlite_warehouse, monkeypatch)
+    assert missing.isoformat() not in {day for pair in ranges(tick.at(now + dt.timedelta(minutes=10))) for day in pair}
+    assert (missing.isoformat(), missing.isoformat()) in ranges(tick.at(later))

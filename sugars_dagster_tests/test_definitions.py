@@ -131,3 +131,18 @@ def test_a_bad_partitions_start_is_refused(value: str) -> None:
 def test_partitions_start_defaults_to_srs_listing_day() -> None:
     assert partitions_start_date(None) == partitions_start_date("") == "2006-01-06"
     assert partitions_start_date("2016-01-04") == "2016-01-04"
+
+
+@pytest.mark.parametrize("value", ["2", "25:00", "02:00:30", "two"])
+def test_a_bad_schedule_time_is_refused(value: str) -> None:
+    from sugars_dagster.schedules import schedule_time
+
+    with pytest.raises(ConfigError, match="SUGARS_SCHEDULE_TIME"):
+        schedule_time(value)
+
+
+def test_schedule_time_defaults_to_two_and_can_move() -> None:
+    from sugars_dagster.schedules import schedule_time
+
+    assert schedule_time(None) == dt.time(2, 0)
+    assert schedule_time("03:30") == dt.time(3, 30)

@@ -60,10 +60,22 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def days_in_flight(instance: dg.DagsterInstance, first: dt.date, last: dt.date) -> set[dt.date]:
+# A run still "started" after this long is dead: one killed outright (kill -9 of a CLI run)
+# keeps that status forever, and must not hold its days out of the catch-up. Runs the daemon
+# launched are failed by their code server or by run monitoring long before this.
+DEAD_AFTER = dt.timedelta(hours=2)
+
+
+def days_in_flight(
+    instance: dg.DagsterInstance, first: dt.date, last: dt.date, now: dt.datetime
+) -> set[dt.date]:
     """Days in [first, last] that a queued or running run is already loading into market_daily."""
     flying: set[dt.date] = set()
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT_STATUSES)):
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_FLIGHT_STATUSES)):
+        run = record.dagster_run
+        began = record.start_time or record.create_timestamp.timestamp()
+        if now.timestamp() - began > DEAD_AFTER.total_seconds():
+            continue
         if run.asset_selection is not None and MARKET_DAILY not in run.asset_selection:
             continue
         if run.asset_selection is None and run.job_name != market_daily_job.name:
@@ -138,7 +150,7 @@ def market_daily_catchup_sensor(
         for day in expected
         if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.MATERIALIZED and day in in_warehouse
     }
-    in_flight = days_in_flight(context.instance, first, last) | {
+    in_flight = days_in_flight(context.instance, first, last, now) | {
         day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
     }
     plan = plan_catchup(
