@@ -1,7 +1,6 @@
 """The asset graph in one in-process run, into SQLite and into PostgreSQL."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 import pytest
@@ -14,7 +13,7 @@ from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cos
 from sugars_dagster.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
+from sugars_dagster.warehouse.tables import RAW_TABLES
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
 
@@ -136,58 +135,6 @@ def test_a_trading_day_without_a_bar_fails_and_writes_no_row(warehouse: Warehous
     assert not result.success
     assert "no bar for trading day 2025-12-04 yet" in failure_text(result)
     assert market_rows(warehouse) == []
-
-
-def _swap_first_two(rows: list[dict]) -> list[dict]:
-    return [rows[1], rows[0], *rows[2:]]
-
-
-def _set(field: str, value: object, index: int = 5):
-    def edit(rows: list[dict]) -> list[dict]:
-        return [{**row, field: value} if i == index else row for i, row in enumerate(rows)]
-
-    return edit
-
-
-# Eastmoney answering with an error too, so that the only data on offer is Sina's.
-EASTMONEY_DOWN = json.dumps({"rc": 102, "data": None})
-
-
-@pytest.mark.parametrize(
-    ("series", "edit", "body", "expected"),
-    [
-        (Series.ZCE_SUGAR, None, "<html><body><h1>502 Bad Gateway</h1></body></html>",
-         "Sina futures_zh_daily_sina(symbol='SR0'): gave up after 2 attempt(s)"),
-        (Series.ICE_NO11, None, "rename", "Sina futures_foreign_hist(symbol='RS'), field 'close': column missing"),
-        (Series.ICE_NO11, _set("close", "停牌"), None, "Sina futures_foreign_hist(symbol='RS'), field 'close': not a number"),
-        (Series.ZCE_SUGAR, _set("close", float("nan")), None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'close': missing values"),
-        (Series.ZCE_SUGAR, lambda rows: rows[:6] + rows[5:], None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': duplicate dates"),
-        (Series.ZCE_SUGAR, _set("low", -5380.0), None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'low': zero or negative prices"),
-        (Series.ZCE_SUGAR, _swap_first_two, None, "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': dates out of order"),
-    ],
-    ids=["html", "renamed-column", "string", "nan", "duplicate-dates", "negative-price", "out-of-order"],
-)
-def test_a_malformed_source_stops_the_run_before_anything_is_written(
-    warehouse: Warehouse, instance, series: Series, edit, body: str | None, expected: str
-) -> None:
-    world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5), edits={series: edit} if edit else {})
-    bodies = {"eastmoney_sr": EASTMONEY_DOWN, "eastmoney_ice": EASTMONEY_DOWN}
-    if body == "rename":
-        bodies["ice"] = world.ice_body().replace('"close"', '"last"')
-    elif body is not None:
-        bodies["sr"] = body
-    with world.serving(**bodies):
-        result = run_graph(fast_akshare(), warehouse, instance, partition="2025-12-04")
-    assert not result.success
-    assert expected in failure_text(result)
-    assert count(warehouse, RAW_TABLES[series]) == 0
-    assert count(warehouse, market_daily) == 0
-    assert not executed(result, "market_daily")
-    if body is None or body == "rename":  # the source answered: its contract check failed, with the bad values
-        [check] = failed_checks(result, series.value)
-        assert check.check_name == "source_contract"
-        assert expected.split(": ", 1)[0] in check.description
-        assert "| Sina" in check.metadata["rows"].value
 
 
 def test_when_sina_fails_eastmoney_serves_and_the_rows_say_so(warehouse: Warehouse, instance) -> None:

@@ -35,24 +35,6 @@ def test_one_day_twice_leaves_one_row_and_closed_days_none(tmp_path) -> None:
     assert sqlite_rows(tmp_path) == rows
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--partition", "2025-13-01"], "containing the passed partition key `2025-13-01`"),
-        (["--partition", "'; DROP TABLE market_daily; --"], "containing the passed partition key `'; DROP TABLE"),
-        (["--partition-range", "2025-12-05...2025-12-01"], "partition range 2025-12-05...2025-12-01 starts after it ends"),
-        (["--partition", "2099-01-02"], "containing the passed partition key `2099-01-02`"),  # not over yet
-    ],
-    ids=["month-13", "sql-in-key", "start-after-end", "future-day"],
-)
-def test_a_bad_partition_is_refused_and_nothing_is_written(tmp_path, args: list[str], message: str) -> None:
-    cli = CliInstance.create(tmp_path)
-    completed = cli.materialize(*args)
-    assert completed.returncode != 0
-    assert message in completed.stdout + completed.stderr
-    assert not (tmp_path / "data" / "warehouse.sqlite").exists()
-
-
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, request: pytest.FixtureRequest, backend: str) -> None:
     if backend == "postgres":

@@ -115,8 +115,14 @@ class Topology:
 
 
 @contextmanager
-def production_topology(root: Path, server_url: str, **env: str) -> Iterator[Topology]:
+def production_topology(
+    root: Path, server_url: str, *, start_daemon: bool = True, storage_timezone: str | None = None, **env: str
+) -> Iterator[Topology]:
+    """Start the deployment; `start_daemon=False` leaves the daemon to the test (an outage),
+    `storage_timezone` sets the storage database's TimeZone (Dagster expects UTC)."""
     storage, warehouse = create_database(server_url, "sugars_topo"), create_database(server_url, "sugars_topo")
+    if storage_timezone:
+        _set_timezone(server_url, sa.make_url(storage).database, storage_timezone)
     url = sa.make_url(server_url)
     home = root / "dagster_home"
     home.mkdir(parents=True)
@@ -152,10 +158,23 @@ def production_topology(root: Path, server_url: str, **env: str) -> Iterator[Top
         assert topology.run("instance", "concurrency", "set", "market_warehouse", "1").returncode == 0
         topology.start_code_server()
         topology.start_webserver()
-        topology.start_daemon()
+        if start_daemon:
+            topology.start_daemon()
         yield topology
     finally:
         topology.close()
         Warehouse(url=warehouse).engine().dispose()
         drop_database(server_url, storage)
         drop_database(server_url, warehouse)
+
+
+def _set_timezone(server_url: str, database: str, timezone: str) -> None:
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            # Both come from the test itself, quoted by the dialect (ALTER DATABASE takes no parameters).
+            name = conn.dialect.identifier_preparer.quote(database)
+            zone = sa.literal(timezone).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            conn.execute(sa.text(f"ALTER DATABASE {name} SET timezone TO {zone}"))
+    finally:
+        engine.dispose()
