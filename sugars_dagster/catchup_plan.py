@@ -51,7 +51,7 @@ class CatchupPlan:
     ranges: list[tuple[dt.date, dt.date]]  # to request now, newest first, one run each
     attempts: dict[tuple[dt.date, dt.date], int]  # the attempt number each range is
     missing: list[dt.date]
-    in_flight: list[dt.date]  # missing but already queued or running
+    in_flight: list[dt.date]  # missing but already queued, running or due from the schedule
     waiting: dict[dt.date, Backoff]  # missing but backing off
     deferred: list[dt.date]  # ready, but beyond this tick's run limit
     state: CatchupState

@@ -1,18 +1,23 @@
 """The catch-up sensor through build_sensor_context on a real instance and warehouse."""
 
 import datetime as dt
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+from dagster._utils.error import SerializableErrorInfo
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteInstigatorOrigin, RemoteRepositoryOrigin
+from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, ScheduleInstigatorData, TickData, TickStatus
 
 from sugars_dagster import clock, trading_calendar
 from sugars_dagster.definitions import defs
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.export import Retention
 from sugars_dagster.resources import catchup_policy_from_env
-from sugars_dagster.sensors.catchup import CatchupPolicy
+from sugars_dagster.sensors.catchup import CatchupPolicy, day_left_to_schedule
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
@@ -113,7 +118,7 @@ def test_a_day_in_flight_is_not_requested_again(instance, sqlite_warehouse, monk
     result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
     assert result.run_requests == []
     assert "1 of" in result.skip_message
-    assert "1 already queued or running (2025-12-04 .. 2025-12-04)" in result.skip_message
+    assert "1 already queued, running or due from the schedule (2025-12-04 .. 2025-12-04)" in result.skip_message
 
 
 def test_a_running_range_covers_all_its_days(instance, sqlite_warehouse, monkeypatch) -> None:
@@ -256,3 +261,81 @@ def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instan
     tick = Tick(instance, sqlite_warehouse, monkeypatch)
     assert missing.isoformat() not in {day for pair in ranges(tick.at(now + dt.timedelta(minutes=10))) for day in pair}
     assert (missing.isoformat(), missing.isoformat()) in ranges(tick.at(later))
+
+
+# --- the hand-off to the schedule after an outage ---------------------------------------------
+
+SCHEDULE_ORIGIN = RemoteInstigatorOrigin(
+    RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("sugars_dagster"), "__repository__"), "market_daily_schedule"
+)
+
+
+@pytest.fixture
+def stored_instance(tmp_path) -> Iterator[dg.DagsterInstance]:
+    """An instance with schedule storage, as the daemon's is (the ephemeral one has none)."""
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as local:
+        yield local
+
+
+def schedule_state(instance, *, watched_until: dt.datetime, status=InstigatorStatus.DECLARED_IN_CODE, tick=None) -> None:
+    """The schedule as the daemon leaves it: last seen at `watched_until`, maybe with one tick."""
+    moment = watched_until.replace(tzinfo=SHANGHAI).timestamp()
+    state = InstigatorState(
+        SCHEDULE_ORIGIN, InstigatorType.SCHEDULE, status, ScheduleInstigatorData("0 2 * * *", moment - 86400, moment)
+    )
+    instance.add_instigator_state(state)
+    if tick:
+        at, tick_status = tick
+        instance.create_tick(
+            TickData(
+                instigator_origin_id=SCHEDULE_ORIGIN.get_id(),
+                instigator_name="market_daily_schedule",
+                instigator_type=InstigatorType.SCHEDULE,
+                status=tick_status,
+                timestamp=at.replace(tzinfo=SHANGHAI).timestamp(),
+                selector_id=state.selector_id,
+                run_ids=[],
+                error=SerializableErrorInfo("no code server", [], "DagsterUserCodeUnreachableError")
+                if tick_status == TickStatus.FAILURE
+                else None,
+            )
+        )
+
+
+def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(stored_instance, sqlite_warehouse, monkeypatch) -> None:
+    instance = stored_instance
+    # The daemon went down on Monday 12-01 at 12:00 and is back on Friday 12-05 at 04:00; its
+    # scheduler will launch only the 02:00 tick of 12-05 (partition 12-04), the sensor the rest.
+    load(instance, sqlite_warehouse, "2025-11-03", "2025-11-28")
+    schedule_state(instance, watched_until=dt.datetime(2025, 12, 1, 12, 0))
+    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    assert ranges(result) == [("2025-12-01", "2025-12-03")]
+
+
+@pytest.mark.parametrize(
+    ("status", "tick", "left_to_schedule"),
+    [
+        (InstigatorStatus.DECLARED_IN_CODE, None, True),  # not evaluated since the outage
+        (InstigatorStatus.RUNNING, None, True),
+        (InstigatorStatus.STOPPED, None, False),  # nobody else will load it
+        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 5, 2, 0), TickStatus.STARTED), True),  # launching now
+        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 5, 2, 0), TickStatus.SUCCESS), False),  # its run exists
+        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 5, 2, 0), TickStatus.FAILURE), False),
+        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 4, 2, 0), TickStatus.SUCCESS), True),  # the day before's
+    ],
+    ids=["declared", "running", "stopped", "tick-started", "tick-succeeded", "tick-failed", "older-tick"],
+)
+def test_the_day_is_left_to_the_schedule_only_while_it_will_launch_it(
+    stored_instance, status, tick, left_to_schedule: bool
+) -> None:
+    instance = stored_instance
+    schedule_state(instance, watched_until=dt.datetime(2025, 12, 4, 3, 0), status=status, tick=tick)
+    now = AFTER_GRACE.replace(tzinfo=SHANGHAI)
+    assert day_left_to_schedule(instance, now) == (D(2025, 12, 4) if left_to_schedule else None)
+
+
+def test_a_schedule_that_started_watching_after_the_tick_leaves_nothing(stored_instance) -> None:
+    instance = stored_instance
+    # A first start at 03:00: the scheduler does not go back to 02:00.
+    schedule_state(instance, watched_until=dt.datetime(2025, 12, 5, 3, 0))
+    assert day_left_to_schedule(instance, AFTER_GRACE.replace(tzinfo=SHANGHAI)) is None

@@ -14,10 +14,12 @@ import polars as pl
 import pytest
 import responses
 import sqlalchemy as sa
+from dagster._core.scheduler.instigation import ScheduleInstigatorData
 
-from sugars_dagster import clock
+from sugars_dagster import clock, trading_calendar
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.definitions import defs
+from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.sensors.failure_alerts import market_daily_failure_alert_sensor
 from sugars_dagster.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
@@ -26,9 +28,12 @@ from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
 from sugars_dagster_tests import payloads
 from sugars_dagster_tests.alert_inbox import alert_inbox
 from sugars_dagster_tests.cli import CliInstance
+from sugars_dagster_tests.conftest import postgres_server_url
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
+from sugars_dagster_tests.processes import ROOT, wait_for
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
+from sugars_dagster_tests.topology import Topology, production_topology
 
 pytestmark = pytest.mark.reliability
 
@@ -44,6 +49,100 @@ def market_rows(warehouse: Warehouse, first: dt.date = D(2000, 1, 1), last: dt.d
 def count(warehouse: Warehouse, table: sa.Table) -> int:
     with warehouse.engine().connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+# the deployment ------------------------------------------------------------------------------
+
+WORKSPACE = ["-w", str(ROOT / "workspace.yaml")]
+MATERIALIZE = ["asset", "materialize", "-m", "sugars_dagster.definitions", "--select", "*market_daily"]
+
+
+def last_tick(now: dt.datetime) -> dt.datetime:
+    """The newest 02:00 Asia/Shanghai tick at or before `now`."""
+    local = now.astimezone(SHANGHAI)
+    tick = dt.datetime.combine(local.date(), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
+    return tick if tick <= local else tick - dt.timedelta(days=1)
+
+
+def schedule_state(instance: dg.DagsterInstance):
+    [state] = [s for s in instance.all_instigator_state() if s.instigator_name == "market_daily_schedule"]
+    return state
+
+
+def partition_materializations(topology: Topology, first: dt.date, last: dt.date) -> dict[dt.date, list[str]]:
+    """market_daily's materializations per day in Dagster's event log: the runs that loaded it."""
+    keys = [day.isoformat() for day in _days(first, last)]
+    with topology.instance() as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("market_daily"), asset_partitions=keys), limit=10_000
+        ).records
+    loads: dict[dt.date, list[str]] = {}
+    for record in records:
+        loads.setdefault(dt.date.fromisoformat(record.partition_key), []).append(record.run_id)
+    return loads
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_once(tmp_path) -> None:
+    """Daemon down across three 02:00 ticks, then restarted → the three days loaded exactly once."""
+    with production_topology(
+        tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="21"
+    ) as topology:
+        # The daemon ran once, so the scheduler knows its schedule, with the catch-up sensor off
+        # for now (it would load everything at once).
+        assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+        topology.start_daemon()
+        with topology.instance() as instance:
+            wait_for(lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass")
+        topology.stop("daemon")
+
+        # The three trading days before the newest tick went unloaded: the daemon stopped an
+        # hour before the first of their ticks and stayed down until now.
+        newest_tick = last_tick(dt.datetime.now(dt.UTC))
+        newest_day = newest_tick.date() - dt.timedelta(days=1)
+        first = newest_day - dt.timedelta(days=21)
+        missed = trading_calendar.sessions_between(first, newest_day)[-3:]
+        outage_began = dt.datetime.combine(missed[0] + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI) - dt.timedelta(hours=1)
+        before = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{missed[0] - dt.timedelta(days=1)}")
+        assert before.returncode == 0, before.stderr[-3000:]
+        with topology.instance() as instance:
+            state = schedule_state(instance)
+            instance.update_instigator_state(
+                state.with_data(
+                    ScheduleInstigatorData(
+                        state.instigator_data.cron_schedule, outage_began.timestamp() - 86_400, outage_began.timestamp()
+                    )
+                )
+            )
+        assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+
+        topology.start_daemon()  # back after the outage: the scheduler and the sensor at once
+        expected = trading_calendar.sessions_between(first, newest_day)
+        wait_for(lambda: sorted(topology.warehouse.market_daily_dates(first, newest_day)) == expected, 300, "the missed days to load")
+        with topology.instance() as instance:
+            wait_for(
+                lambda: all(run.is_finished for run in instance.get_runs()), 120, "every run to finish"
+            )
+            time.sleep(15)  # three more sensor ticks: nothing else is requested
+            runs = instance.get_runs()
+            ticks = instance.get_ticks(schedule_state(instance).instigator_origin_id, schedule_state(instance).selector_id)
+
+        loads = partition_materializations(topology, first, newest_day)
+        assert all(len(loads[day]) == 1 for day in missed), {day: loads.get(day) for day in missed}
+        assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+        # Dagster's scheduler ran only the newest missed tick; the sensor loaded the rest.
+        assert [dt.datetime.fromtimestamp(tick.timestamp, SHANGHAI) for tick in ticks] == [newest_tick]
+        [scheduled] = [run for run in runs if run.tags.get("dagster/schedule_name") == "market_daily_schedule"]
+        assert scheduled.tags["dagster/partition"] == newest_day.isoformat()
+        catchup = [run for run in runs if run.tags.get("sugars/trigger") == "catchup"]
+        assert catchup and all(run.tags["dagster/asset_partition_range_end"] < newest_day.isoformat() for run in catchup)
+        rows = topology.warehouse.read_market_daily(missed[0], missed[-1])
+        assert rows["record_date"].to_list() == missed and rows["record_date"].n_unique() == 3
 
 
 # 4 -------------------------------------------------------------------------------------------

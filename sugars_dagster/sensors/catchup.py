@@ -2,8 +2,8 @@
 
 A day is missing when Dagster has no successful materialization of it, or when it has one but the
 warehouse has no row (rows deleted, a database restored from an old backup). The sensor replaces
-the old service's start-up catch-up, and Dagster's schedule, which after an outage runs only the
-latest missed tick.
+the old service's start-up catch-up: after an outage Dagster's schedule runs only its latest
+missed tick, and the sensor loads the rest, leaving that one day to the schedule.
 """
 
 import datetime as dt
@@ -11,6 +11,8 @@ import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData, TickStatus
 from pydantic import Field
 
 from sugars_dagster import clock, trading_calendar
@@ -18,7 +20,7 @@ from sugars_dagster.export import Retention
 from sugars_dagster.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
 from sugars_dagster.jobs import market_daily_job
 from sugars_dagster.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
-from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
+from sugars_dagster.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
 from sugars_dagster.series import Series
 from sugars_dagster.settings import int_setting
 from sugars_dagster.sources.base import MarketSource
@@ -87,12 +89,46 @@ def days_in_flight(
     return flying
 
 
+def day_left_to_schedule(instance: dg.DagsterInstance, now: dt.datetime) -> dt.date | None:
+    """The day whose nightly tick is due but not yet handled by the running schedule, if any.
+
+    When the daemon comes back after an outage, its scheduler and its sensors start at the same
+    moment, and the scheduler launches the latest missed tick. Without this hand-off the sensor
+    could request the same day before that run exists, and the day would load twice.
+    """
+    if instance.schedule_storage is None:
+        return None  # an in-memory instance: no scheduler can run against it
+    local = now.astimezone(SHANGHAI)
+    tick = dt.datetime.combine(local.date(), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
+    if tick > local:
+        tick -= dt.timedelta(days=1)
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE):
+        if state.instigator_name != market_daily_schedule.name or state.status == InstigatorStatus.STOPPED:
+            continue
+        day = tick.date() - dt.timedelta(days=1)
+        latest = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+        if latest and latest[0].timestamp >= tick.timestamp():
+            if latest[0].status == TickStatus.STARTED:
+                return day  # launching its run right now
+            continue  # handled: its run exists, or the tick failed or skipped and the day is ours
+        # The scheduler launches only ticks after it started watching and after its last pass.
+        data = state.instigator_data
+        if isinstance(data, ScheduleInstigatorData):
+            seen_until = max(data.start_timestamp or 0.0, data.last_iteration_timestamp or 0.0)
+            if seen_until < tick.timestamp():
+                return day
+    return None
+
+
 def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) -> str:
     if not plan.missing:
         return f"all {len(expected)} trading days since {first} are loaded"
     parts = [f"{len(plan.missing)} of {len(expected)} trading days since {first} are missing"]
     if plan.in_flight:
-        parts.append(f"{len(plan.in_flight)} already queued or running ({plan.in_flight[0]} .. {plan.in_flight[-1]})")
+        parts.append(
+            f"{len(plan.in_flight)} already queued, running or due from the schedule "
+            f"({plan.in_flight[0]} .. {plan.in_flight[-1]})"
+        )
     for day, backoff in sorted(plan.waiting.items()):
         parts.append(
             f"{day} failed {backoff.attempts} time(s), next try after "
@@ -153,6 +189,8 @@ def market_daily_catchup_sensor(
     in_flight = days_in_flight(context.instance, first, last, now) | {
         day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
     }
+    if (scheduled := day_left_to_schedule(context.instance, now)) is not None:
+        in_flight.add(scheduled)
     plan = plan_catchup(
         now=now,
         expected=expected,
