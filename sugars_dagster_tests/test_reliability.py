@@ -6,6 +6,7 @@ Run alone with `scripts/test -m reliability`. Scenarios that need them run the r
 
 import datetime as dt
 import json
+import subprocess
 import time
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ from sugars_dagster_tests.alert_inbox import alert_inbox
 from sugars_dagster_tests.cli import CliInstance
 from sugars_dagster_tests.conftest import postgres_server_url
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
-from sugars_dagster_tests.processes import ROOT, wait_for
+from sugars_dagster_tests.processes import BIN, ROOT, wait_for
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
 from sugars_dagster_tests.topology import Topology, production_topology
@@ -143,6 +144,91 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
         assert catchup and all(run.tags["dagster/asset_partition_range_end"] < newest_day.isoformat() for run in catchup)
         rows = topology.warehouse.read_market_daily(missed[0], missed[-1])
         assert rows["record_date"].to_list() == missed and rows["record_date"].n_unique() == 3
+
+
+# What the UI's "Materialize" of one partition sends (it tags its own launches).
+LAUNCH_RUN = """
+mutation($day: String!) { launchRun(executionParams: {
+  selector: {repositoryLocationName: "sugars_dagster", repositoryName: "__repository__", jobName: "market_daily_job"},
+  executionMetadata: {tags: [{key: "dagster/partition", value: $day}, {key: "dagster/from_ui", value: "true"}]}}) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }
+"""
+
+
+def step_intervals(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[tuple[float, float, str]]:
+    """(start, end, run) of every step that ran, from Dagster's event log."""
+    intervals = []
+    for run in runs:
+        started = {}
+        for entry in instance.all_logs(run.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}):
+            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                started[entry.step_key] = entry.timestamp
+            else:
+                intervals.append((started[entry.step_key], entry.timestamp, run.run_id))
+    return sorted(intervals)
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tmp_path) -> None:
+    """The same day from the schedule, the sensor, the UI and the CLI at once → serialized; the table equals one run."""
+    today = dt.datetime.now(SHANGHAI).date()
+    with production_topology(
+        tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="400"
+    ) as topology:
+        assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+        # Everything in the sensor's window is loaded except one trading day.
+        newest = last_tick(dt.datetime.now(dt.UTC)).date() - dt.timedelta(days=2)
+        day = trading_calendar.sessions_between(today - dt.timedelta(days=60), today - dt.timedelta(days=30))[-1]
+        for first, last in ((today - dt.timedelta(days=400), day - dt.timedelta(days=1)), (day + dt.timedelta(days=1), newest)):
+            loaded = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{last}")
+            assert loaded.returncode == 0, loaded.stderr[-3000:]
+        topology.start_daemon()
+
+        # The sensor sees the hole and queues it; at that moment the UI, the CLI and the
+        # schedule's own request for that night (its tick evaluated by the definition) come too.
+        assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+        with topology.instance() as instance:
+            wait_for(lambda: instance.get_runs(filters=dg.RunsFilter(tags={"sugars/trigger": "catchup"})), 60, "the sensor's run")
+        tick = dt.datetime.combine(day + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
+        [request] = defs.resolve_schedule_def("market_daily_schedule").evaluate_tick(
+            dg.build_schedule_context(scheduled_execution_time=tick)
+        ).run_requests
+        assert request.partition_key == day.isoformat()
+        schedule_tags = {"dagster/partition": request.partition_key, "dagster/schedule_name": "market_daily_schedule", **request.tags}
+        launches = [
+            subprocess.Popen([str(BIN / "dagster"), *MATERIALIZE, "--partition", day.isoformat()], env=topology.env, cwd=topology.root,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+            subprocess.Popen([str(BIN / "dagster"), "job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(schedule_tags)],
+                             env=topology.env, cwd=topology.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        ]
+        ui = topology.graphql(LAUNCH_RUN, {"day": day.isoformat()})["data"]["launchRun"]
+        assert ui["__typename"] == "LaunchRunSuccess", ui
+        outputs = [launch.communicate(timeout=300)[0] for launch in launches]
+        assert [launch.returncode for launch in launches] == [0, 0], outputs
+
+        with topology.instance() as instance:
+            def day_runs() -> list[dg.DagsterRun]:
+                return [run for run in instance.get_runs() if day.isoformat() in (run.tags.get("dagster/partition"), run.tags.get("dagster/asset_partition_range_start"))]
+
+            wait_for(lambda: len(day_runs()) == 4 and all(run.is_finished for run in day_runs()), 300, "the four runs to finish")
+            runs = day_runs()
+            intervals = step_intervals(instance, runs)
+        loads = partition_materializations(topology, day, day)
+        got = topology.warehouse.read_market_daily(day - dt.timedelta(days=3), day + dt.timedelta(days=3))
+
+    assert [run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS] * 4
+    origins = {run.tags.get("sugars/trigger") or run.tags.get("dagster/schedule_name") or run.tags.get("dagster/from_ui") or "cli" for run in runs}
+    assert origins == {"catchup", "market_daily_schedule", "true", "cli"}
+    # The warehouse pool let one step write at a time, across the four runs.
+    assert [(a, b) for a, b in zip(intervals, intervals[1:], strict=False) if b[0] < a[1]] == []
+    assert len(loads[day]) == 4
+    # The table equals one run of that day into an empty warehouse.
+    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
+    with dg.DagsterInstance.ephemeral() as scratch:
+        assert run_graph(DemoSource(), reference, scratch, partition=day.isoformat()).success
+    assert got.filter(pl.col("record_date") == day).select(VALUES).rows() == reference.read_market_daily(day, day).select(VALUES).rows()
+    assert got["record_date"].n_unique() == got.height
 
 
 # 4 -------------------------------------------------------------------------------------------
