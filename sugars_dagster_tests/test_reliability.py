@@ -6,6 +6,8 @@ Run alone with `scripts/test -m reliability`. Scenarios that need them run the r
 
 import datetime as dt
 import json
+import os
+import signal
 import subprocess
 import time
 from zoneinfo import ZoneInfo
@@ -147,6 +149,85 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
 
 
 # What the UI's "Materialize" of one partition sends (it tags its own launches).
+def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The run worker's process id, as the code server recorded it in the run's event log."""
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        if entry.message.startswith("Started process for run"):
+            return entry.dagster_event.event_specific_data.metadata["pid"].value
+    return None
+
+
+def waiting_on_a_lock(warehouse: Warehouse) -> bool:
+    """Whether some other session of the warehouse database is blocked on a lock."""
+    with warehouse.engine().connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            ).scalar_one()
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_path) -> None:
+    """`kill -9` of the run process during the warehouse write → no partial day visible; the day
+    is reported missing and the rerun gives identical rows."""
+    first, last = D(2025, 12, 1), D(2025, 12, 5)
+    with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
+        warehouse = topology.warehouse
+        warehouse.prepare()
+        # A session of the test holds an uncommitted row for the range's last day, so the run's
+        # write of the five days stops on that key with the first four already in its transaction.
+        blocker = warehouse.engine().connect()
+        transaction = blocker.begin()
+        blocker.execute(sa.insert(market_daily).values(blocking_row(last)))
+        launched = topology.run(
+            "job", "launch", *WORKSPACE, "-j", "market_daily_job",
+            "--tags", json.dumps({"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}),
+        )
+        assert launched.returncode == 0, launched.stderr[-3000:]
+        with topology.instance() as instance:
+            def range_runs() -> list[dg.DagsterRun]:
+                return [other for other in instance.get_runs() if other.tags.get("dagster/asset_partition_range_start") == str(first)]
+
+            [run] = range_runs()
+            wait_for(lambda: waiting_on_a_lock(warehouse), 240, "the run's write to reach the blocked day")
+            pid = run_worker_pid(instance, run.run_id)
+            os.kill(int(pid), signal.SIGKILL)
+            wait_for(lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE, 240, "Dagster to fail the killed run")
+            # Nothing of the killed run's write is visible, from a session other than the blocker.
+            assert warehouse.market_daily_dates(first, last) == set()
+            assert [record.run_id for record in materializations(instance, str(first))] == []
+            status = instance.get_status_by_partition(
+                dg.AssetKey("market_daily"), [str(day) for day in _days(first, last)], defs.resolve_job_def("market_daily_job").partitions_def
+            )
+            assert dg.AssetPartitionStatus.MATERIALIZED not in status.values()
+            transaction.rollback()
+            blocker.close()
+
+            # Dagster's run retry (the run died; no step failed) loads the days again.
+            wait_for(lambda: warehouse.market_daily_dates(first, last) == set(trading_calendar.sessions_between(first, last)), 300, "the rerun")
+            [rerun] = [other for other in range_runs() if other.run_id != run.run_id]
+            assert rerun.tags["dagster/parent_run_id"] == run.run_id
+            wait_for(lambda: instance.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS, 120, "the rerun to finish")
+            loads = partition_materializations(topology, first, last)
+        got = warehouse.read_market_daily(first, last).select(VALUES)
+
+    assert all(run.run_id not in runs for runs in loads.values())
+    assert all(len(runs) == 1 for runs in loads.values()), loads
+    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
+    with dg.DagsterInstance.ephemeral() as scratch:
+        assert run_graph(DemoSource(), reference, scratch, partition_range=(str(first), str(last))).success
+    assert got.rows() == reference.read_market_daily(first, last).select(VALUES).rows()
+
+
+def blocking_row(day: dt.date) -> dict:
+    return {
+        "record_date": day, "sugar_close": 1, "sugar_open": 1, "usd_cny_rate": 1, "bdi_index": 1, "import_cost_estimate": 1,
+        "updated_at": dt.datetime(2025, 1, 1), "source": "test", "run_id": "blocker",
+    }
+
+
 LAUNCH_RUN = """
 mutation($day: String!) { launchRun(executionParams: {
   selector: {repositoryLocationName: "sugars_dagster", repositoryName: "__repository__", jobName: "market_daily_job"},
