@@ -45,6 +45,9 @@ class TcpProxy:
     def cut(self) -> None:
         """The server is gone: refuse new connections and break every open one."""
         if self._listener:
+            # Closing alone leaves the port listening while accept() blocks in the other thread.
+            with suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

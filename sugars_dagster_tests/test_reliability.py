@@ -35,6 +35,7 @@ from sugars_dagster_tests.conftest import postgres_server_url
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.processes import BIN, ROOT, wait_for
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.tcp_proxy import TcpProxy
 from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
 from sugars_dagster_tests.topology import Topology, production_topology
 
@@ -226,6 +227,60 @@ def blocking_row(day: dt.date) -> dict:
         "record_date": day, "sugar_close": 1, "sugar_open": 1, "usd_cny_rate": 1, "bdi_index": 1, "import_cost_estimate": 1,
         "updated_at": dt.datetime(2025, 1, 1), "source": "test", "run_id": "blocker",
     }
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_retry_succeeds(tmp_path) -> None:
+    """The warehouse database stopped during a run and started again → the run fails cleanly or
+    retries; nothing half-written; the next run succeeds."""
+    # The product reaches the warehouse through a proxy; cutting it is, for the product, the
+    # database going away (Dagster's own storage, on the same server, stays up).
+    proxy = TcpProxy(sa.make_url(postgres_server_url()).port or 5432)
+    proxy.start()
+    first, last = D(2025, 12, 1), D(2025, 12, 5)
+    with production_topology(tmp_path, postgres_server_url(), warehouse_port=proxy.port, SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
+        warehouse = topology.warehouse
+        warehouse.prepare()
+        blocker = warehouse.engine().connect()
+        transaction = blocker.begin()
+        blocker.execute(sa.insert(market_daily).values(blocking_row(last)))
+        launched = topology.run(
+            "job", "launch", *WORKSPACE, "-j", "market_daily_job",
+            "--tags", json.dumps({"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}),
+        )
+        assert launched.returncode == 0, launched.stderr[-3000:]
+        with topology.instance() as instance:
+            [run] = [other for other in instance.get_runs() if other.tags.get("dagster/asset_partition_range_start") == str(first)]
+            wait_for(lambda: waiting_on_a_lock(warehouse), 240, "the run's write to reach the blocked day")
+            proxy.cut()
+
+            def retry_planned() -> bool:
+                return bool(instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY))
+
+            wait_for(retry_planned, 60, "the market_daily step to fail and wait for its retry")
+            # The server drops the abandoned transaction once the blocker lets it finish its statement.
+            transaction.rollback()
+            blocker.close()
+            wait_for(lambda: not waiting_on_a_lock(warehouse), 30, "the abandoned write to end")
+            assert warehouse.market_daily_dates(D(2000, 1, 1), D(2100, 1, 1)) == set()
+            proxy.restore()
+
+            wait_for(lambda: instance.get_run_by_id(run.run_id).is_finished, 300, "the run to finish after the retry")
+            finished = instance.get_run_by_id(run.run_id)
+            [retry] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+            loads = partition_materializations(topology, first, last)
+        got = warehouse.read_market_daily(first, last).select(VALUES)
+    proxy.cut()
+
+    assert finished.status == dg.DagsterRunStatus.SUCCESS
+    assert retry.step_key == "market_daily" and "OperationalError" in str(retry.dagster_event.event_specific_data.error)
+    assert all(runs == [run.run_id] for runs in loads.values()), loads
+    assert sorted(got["record_date"].to_list()) == trading_calendar.sessions_between(first, last)
+    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
+    with dg.DagsterInstance.ephemeral() as scratch:
+        assert run_graph(DemoSource(), reference, scratch, partition_range=(str(first), str(last))).success
+    assert got.rows() == reference.read_market_daily(first, last).select(VALUES).rows()
 
 
 LAUNCH_RUN = """

@@ -116,11 +116,20 @@ class Topology:
 
 @contextmanager
 def production_topology(
-    root: Path, server_url: str, *, start_daemon: bool = True, storage_timezone: str | None = None, **env: str
+    root: Path,
+    server_url: str,
+    *,
+    start_daemon: bool = True,
+    storage_timezone: str | None = None,
+    warehouse_port: int | None = None,
+    **env: str,
 ) -> Iterator[Topology]:
     """Start the deployment; `start_daemon=False` leaves the daemon to the test (an outage),
-    `storage_timezone` sets the storage database's TimeZone (Dagster expects UTC)."""
+    `storage_timezone` sets the storage database's TimeZone (Dagster expects UTC), and
+    `warehouse_port` sends the product's warehouse connections to another port (a proxy the
+    test can cut), while the test itself reaches the warehouse directly."""
     storage, warehouse = create_database(server_url, "sugars_topo"), create_database(server_url, "sugars_topo")
+    product_warehouse = sa.make_url(warehouse).set(port=warehouse_port) if warehouse_port else sa.make_url(warehouse)
     if storage_timezone:
         _set_timezone(server_url, sa.make_url(storage).database, storage_timezone)
     url = sa.make_url(server_url)
@@ -143,7 +152,7 @@ def production_topology(
             "DAGSTER_PG_DB": sa.make_url(storage).database,
             "SUGARS_CODE_SERVER_HOST": "127.0.0.1",
             "SUGARS_CODE_SERVER_PORT": str(code_port),
-            "SUGARS_WAREHOUSE_URL": warehouse,
+            "SUGARS_WAREHOUSE_URL": product_warehouse.render_as_string(hide_password=False),
             "SUGARS_DATA_DIR": str(root / "data"),
             # No internet here: the offline source instead of production's akshare.
             "SUGARS_SOURCE": "demo",
