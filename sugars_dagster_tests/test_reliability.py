@@ -21,6 +21,7 @@ from dagster._core.scheduler.instigation import ScheduleInstigatorData
 
 from sugars_dagster import clock, trading_calendar
 from sugars_dagster.alerts import Alerter
+from sugars_dagster.catchup_plan import catchup_window
 from sugars_dagster.definitions import defs
 from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.sensors.failure_alerts import market_daily_failure_alert_sensor
@@ -281,6 +282,58 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
     with dg.DagsterInstance.ephemeral() as scratch:
         assert run_graph(DemoSource(), reference, scratch, partition_range=(str(first), str(last))).success
     assert got.rows() == reference.read_market_daily(first, last).select(VALUES).rows()
+
+
+CLOCKS = """
+query {
+  scheduleOrError(scheduleSelector: {repositoryLocationName: "sugars_dagster", repositoryName: "__repository__",
+    scheduleName: "market_daily_schedule"}) { ... on Schedule { futureTicks(limit: 2) { results { timestamp } } } }
+  assetNodeOrError(assetKey: {path: ["market_daily"]}) { ... on AssetNode { partitionKeys } }
+}
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_9_a_host_and_a_storage_database_outside_shanghai_and_utc_keep_partitions_and_ticks_right(tmp_path) -> None:
+    """Host TZ not Shanghai, and Dagster's storage database TZ not UTC → partitions and tick times still right."""
+    with production_topology(
+        tmp_path,
+        postgres_server_url(),
+        # Both behind UTC: stored times read back as UTC would make runs look hours old.
+        storage_timezone="America/Los_Angeles",
+        TZ="America/Los_Angeles",  # yesterday in Shanghai is often "today" here
+        SUGARS_CATCHUP_INTERVAL_SECONDS="5",
+        SUGARS_CATCHUP_LOOKBACK_DAYS="7",
+    ) as topology:
+        answer = topology.graphql(CLOCKS)["data"]
+        now = dt.datetime.now(dt.UTC)
+        ticks = [dt.datetime.fromtimestamp(tick["timestamp"], SHANGHAI) for tick in answer["scheduleOrError"]["futureTicks"]["results"]]
+        keys = answer["assetNodeOrError"]["partitionKeys"]
+
+        # The catch-up sensor, whose "dead run" test compares stored run times with now, loads
+        # the look-back window once.
+        window = catchup_window(
+            now, lookback_days=7, grace=dt.timedelta(minutes=60), schedule_time=NIGHTLY_LOAD_TIME, timezone=SHANGHAI, history_start=D(2006, 1, 6)
+        )
+        expected = trading_calendar.sessions_between(*window)
+        wait_for(lambda: sorted(topology.warehouse.market_daily_dates(*window)) == expected, 240, "the sensor to load the window")
+        with topology.instance() as instance:
+            wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "the runs to finish")
+            time.sleep(10)  # two more sensor ticks
+            records = instance.get_run_records()
+        loads = partition_materializations(topology, *window)
+
+    shanghai_now = now.astimezone(SHANGHAI)
+    assert all(tick.time() == dt.time(2, 0) and tick.utcoffset() == dt.timedelta(hours=8) for tick in ticks)
+    assert now < ticks[0].astimezone(dt.UTC) <= now + dt.timedelta(days=1)
+    assert ticks[1] - ticks[0] == dt.timedelta(days=1)
+    assert keys[0] == "2006-01-06" and keys[-1] == str(shanghai_now.date() - dt.timedelta(days=1))
+    # Stored run times are true instants, not shifted by either zone.
+    assert records and all(abs(record.create_timestamp.timestamp() - now.timestamp()) < 600 for record in records)
+    assert all(record.start_time and abs(record.start_time - now.timestamp()) < 600 for record in records)
+    assert all(len(loads[day]) == 1 for day in expected), loads
+    assert [record.dagster_run.tags.get("sugars/trigger") for record in records] == ["catchup"]
 
 
 LAUNCH_RUN = """
