@@ -2,11 +2,13 @@
 
 import datetime as dt
 import os
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.jobs import market_daily_job
+from sugars_dagster.partitions import MARKET_TIMEZONE
 
 SCHEDULE_TIME_ENV = "SUGARS_SCHEDULE_TIME"
 
@@ -27,13 +29,37 @@ def schedule_time(raw: str | None) -> dt.time:
 # midnight works, since the partition for a day exists once that day is over.
 NIGHTLY_LOAD_TIME = schedule_time(os.getenv(SCHEDULE_TIME_ENV))
 
-# The partitions' timezone (Asia/Shanghai) is the schedule's: the tick at 02:00 on 12-05 requests
-# partition 2025-12-04, whatever the host's TZ.
-market_daily_schedule = dg.build_schedule_from_partitioned_job(
-    market_daily_job,
-    name="market_daily_schedule",
-    hour_of_day=NIGHTLY_LOAD_TIME.hour,
-    minute_of_hour=NIGHTLY_LOAD_TIME.minute,
+SCHEDULE_NAME = "market_daily_schedule"
+
+
+def market_day_of_tick(tick: dt.datetime) -> dt.date:
+    """The market day a tick loads: the Shanghai day that ended before it (02:00 on 12-05 loads
+    12-04), whatever the host's TZ."""
+    return tick.astimezone(ZoneInfo(MARKET_TIMEZONE)).date() - dt.timedelta(days=1)
+
+
+@dg.schedule(
+    name=SCHEDULE_NAME,
+    job=market_daily_job,
+    cron_schedule=f"{NIGHTLY_LOAD_TIME.minute} {NIGHTLY_LOAD_TIME.hour} * * *",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=f"{NIGHTLY_LOAD_TIME:%H:%M} Asia/Shanghai: load the market day that just ended.",
 )
+def market_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    day = market_day_of_tick(context.scheduled_execution_time).isoformat()
+    # Moving the schedule's time can make Dagster evaluate a new tick for a day an earlier
+    # tick already launched (its scheduler counts ticks from its last pass, up to an hour ago).
+    # One scheduled run per market day; days that failed are the catch-up sensor's.
+    tick = context.scheduled_execution_time.astimezone(dt.UTC).isoformat()
+    earlier = [
+        run
+        for run in context.instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/schedule_name": SCHEDULE_NAME, "dagster/partition": day})
+        )
+        # A retried evaluation of this very tick must still hand its run to the scheduler.
+        if run.tags.get("dagster/scheduled_execution_time") != tick
+    ]
+    if earlier:
+        return dg.SkipReason(f"{day} was already launched by this schedule (run {earlier[0].run_id})")
+    return dg.RunRequest(partition_key=day)

@@ -46,6 +46,14 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture
+def stored_instance(tmp_path) -> Iterator[dg.DagsterInstance]:
+    """An instance on disk, as the daemon's and the code server's are: it has schedule storage
+    and can be referenced from a schedule's context (the ephemeral one can do neither)."""
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as local:
+        yield local
+
+
+@pytest.fixture
 def sqlite_warehouse(tmp_path) -> Warehouse:
     return Warehouse(url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
 

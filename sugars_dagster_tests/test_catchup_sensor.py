@@ -1,7 +1,6 @@
 """The catch-up sensor through build_sensor_context on a real instance and warehouse."""
 
 import datetime as dt
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -268,13 +267,6 @@ def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instan
 SCHEDULE_ORIGIN = RemoteInstigatorOrigin(
     RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("sugars_dagster"), "__repository__"), "market_daily_schedule"
 )
-
-
-@pytest.fixture
-def stored_instance(tmp_path) -> Iterator[dg.DagsterInstance]:
-    """An instance with schedule storage, as the daemon's is (the ephemeral one has none)."""
-    with dg.DagsterInstance.local_temp(str(tmp_path)) as local:
-        yield local
 
 
 def schedule_state(instance, *, watched_until: dt.datetime, status=InstigatorStatus.DECLARED_IN_CODE, tick=None) -> None:

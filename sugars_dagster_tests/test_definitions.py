@@ -73,12 +73,48 @@ def test_schedule_runs_by_default_at_two_in_shanghai() -> None:
     assert schedule.job_name == "market_daily_job"
 
 
-def test_the_0200_tick_requests_the_day_that_just_ended(instance) -> None:
+def test_the_0200_tick_requests_the_day_that_just_ended(stored_instance) -> None:
+    instance = stored_instance
     schedule = defs.resolve_schedule_def("market_daily_schedule")
     tick = dt.datetime(2025, 12, 5, 2, 0, tzinfo=SHANGHAI)
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
         result = schedule.evaluate_tick(context)
     assert [request.partition_key for request in result.run_requests] == ["2025-12-04"]
+
+
+def scheduled_run(instance, day: str, tick: dt.datetime) -> None:
+    """A run the scheduler created for `day` at `tick`, as its tags record it."""
+    instance.create_run_for_job(
+        job_def=defs.resolve_job_def("market_daily_job"),
+        tags={
+            "dagster/schedule_name": "market_daily_schedule",
+            "dagster/partition": day,
+            "dagster/scheduled_execution_time": tick.astimezone(dt.UTC).isoformat(),
+        },
+    )
+
+
+def evaluate(instance, tick: dt.datetime):
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+        return defs.resolve_schedule_def("market_daily_schedule").evaluate_tick(context)
+
+
+def test_a_moved_schedule_time_does_not_load_the_same_day_twice(stored_instance) -> None:
+    instance = stored_instance
+    # 02:00 loaded 12-04; the time is then moved to 10:30 and Dagster evaluates 10:30 the same morning.
+    scheduled_run(instance, "2025-12-04", dt.datetime(2025, 12, 5, 2, 0, tzinfo=SHANGHAI))
+    moved = evaluate(instance, dt.datetime(2025, 12, 5, 10, 30, tzinfo=SHANGHAI))
+    assert moved.run_requests == [] and moved.skip_message.startswith("2025-12-04 was already launched by this schedule")
+    # The next night is a new day.
+    assert [r.partition_key for r in evaluate(instance, dt.datetime(2025, 12, 6, 10, 30, tzinfo=SHANGHAI)).run_requests] == ["2025-12-05"]
+
+
+def test_a_retried_evaluation_of_the_same_tick_still_requests_its_day(stored_instance) -> None:
+    instance = stored_instance
+    # The scheduler created the run, then died before submitting it: the retry must hand it on.
+    tick = dt.datetime(2025, 12, 5, 2, 0, tzinfo=SHANGHAI)
+    scheduled_run(instance, "2025-12-04", tick)
+    assert [request.partition_key for request in evaluate(instance, tick).run_requests] == ["2025-12-04"]
 
 
 def test_the_tick_is_the_same_on_a_host_in_another_time_zone(tmp_path) -> None:
@@ -92,8 +128,8 @@ def test_the_tick_is_the_same_on_a_host_in_another_time_zone(tmp_path) -> None:
         from sugars_dagster.definitions import defs
         schedule = defs.resolve_schedule_def("market_daily_schedule")
         tick = dt.datetime(2025, 12, 4, 18, 0, tzinfo=dt.UTC)  # 02:00 on 12-05 in Shanghai
-        with dg.DagsterInstance.ephemeral() as instance:
-            with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+        with dg.DagsterInstance.local_temp() as instance:
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
                 result = schedule.evaluate_tick(context)
         print(",".join(request.partition_key for request in result.run_requests))
         """

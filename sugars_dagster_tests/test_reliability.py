@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 import responses
 import sqlalchemy as sa
-from dagster._core.scheduler.instigation import ScheduleInstigatorData
+from dagster._core.scheduler.instigation import ScheduleInstigatorData, TickStatus
 
 from sugars_dagster import clock, trading_calendar
 from sugars_dagster.alerts import Alerter
@@ -380,9 +380,8 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
         with topology.instance() as instance:
             wait_for(lambda: instance.get_runs(filters=dg.RunsFilter(tags={"sugars/trigger": "catchup"})), 60, "the sensor's run")
         tick = dt.datetime.combine(day + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
-        [request] = defs.resolve_schedule_def("market_daily_schedule").evaluate_tick(
-            dg.build_schedule_context(scheduled_execution_time=tick)
-        ).run_requests
+        with topology.instance() as instance, dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+            [request] = defs.resolve_schedule_def("market_daily_schedule").evaluate_tick(context).run_requests
         assert request.partition_key == day.isoformat()
         schedule_tags = {"dagster/partition": request.partition_key, "dagster/schedule_name": "market_daily_schedule", **request.tags}
         launches = [
@@ -418,6 +417,90 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
         assert run_graph(DemoSource(), reference, scratch, partition=day.isoformat()).success
     assert got.filter(pl.col("record_date") == day).select(VALUES).rows() == reference.read_market_daily(day, day).select(VALUES).rows()
     assert got["record_date"].n_unique() == got.height
+
+
+RELOAD = """mutation { reloadRepositoryLocation(repositoryLocationName: "sugars_dagster") { __typename } }"""
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_and_no_gaps(tmp_path) -> None:
+    """Schedule time changed, schedule toggled off and on, code location reloaded during a run → no surprise reruns, no gaps."""
+    with production_topology(
+        tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="7"
+    ) as topology:
+        assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+        topology.start_daemon()
+        with topology.instance() as instance:
+            wait_for(lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass")
+        topology.stop("daemon")
+
+        # The schedule time moves to 20 minutes ago; the night's run was already launched by the
+        # old time's tick, and the scheduler last passed 50 minutes ago (it checkpoints hourly).
+        now = dt.datetime.now(dt.UTC)
+        moved = (now.astimezone(SHANGHAI) - dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
+        day = moved.date() - dt.timedelta(days=1)
+        night = dt.datetime.combine(moved.date(), dt.time(0, 0), tzinfo=SHANGHAI)
+        tags = {"dagster/schedule_name": "market_daily_schedule", "dagster/partition": str(day),
+                "dagster/scheduled_execution_time": night.astimezone(dt.UTC).isoformat()}
+        assert topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(tags)).returncode == 0
+        with topology.instance() as instance:
+            state = schedule_state(instance)
+            instance.update_instigator_state(
+                state.with_data(ScheduleInstigatorData(state.instigator_data.cron_schedule, now.timestamp() - 86_400, now.timestamp() - 3_000))
+            )
+        topology.stop("code_server")
+        topology.env["SUGARS_SCHEDULE_TIME"] = f"{moved:%H:%M}"
+        topology.start_code_server()
+        topology.start_daemon()
+        with topology.instance() as instance:
+            def schedule_ticks():
+                return instance.get_ticks(schedule_state(instance).instigator_origin_id, schedule_state(instance).selector_id)
+
+            [moved_tick] = wait_for(schedule_ticks, 120, "the scheduler to evaluate the moved time")
+            assert dt.datetime.fromtimestamp(moved_tick.timestamp, SHANGHAI) == moved
+            assert moved_tick.status == TickStatus.SKIPPED
+            assert moved_tick.skip_reason.startswith(f"{day} was already launched by this schedule")
+
+            # Off and on again: Dagster does not go back for the ticks in between.
+            assert topology.run("schedule", "stop", "market_daily_schedule", *WORKSPACE).returncode == 0
+            assert topology.run("schedule", "start", "market_daily_schedule", *WORKSPACE).returncode == 0
+
+            # A reload of the code location while a run is in the middle of its write.
+            first, last = D(2025, 12, 1), D(2025, 12, 5)
+            blocker = topology.warehouse.engine().connect()
+            transaction = blocker.begin()
+            blocker.execute(sa.insert(market_daily).values(blocking_row(last)))
+            range_tags = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
+            assert topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(range_tags)).returncode == 0
+            wait_for(lambda: waiting_on_a_lock(topology.warehouse), 240, "the run's write to be under way")
+            assert topology.graphql(RELOAD)["data"]["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
+            time.sleep(5)
+            transaction.rollback()
+            blocker.close()
+
+            # The catch-up sensor back on: it finds nothing the schedule or the runs left behind.
+            assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+            window = catchup_window(
+                dt.datetime.now(dt.UTC), lookback_days=7, grace=dt.timedelta(minutes=60), schedule_time=moved.time(),
+                timezone=SHANGHAI, history_start=D(2006, 1, 6),
+            )
+            expected = trading_calendar.sessions_between(window[0], max(window[1], day))
+            wait_for(lambda: sorted(topology.warehouse.market_daily_dates(window[0], max(window[1], day))) == expected, 240, "the window to load")
+            wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "every run to finish")
+            time.sleep(10)  # two more sensor ticks and scheduler passes
+            runs = instance.get_runs()
+            ticks = schedule_ticks()
+        loads = partition_materializations(topology, window[0], max(window[1], day))
+        ranged = sorted(topology.warehouse.market_daily_dates(first, last))
+
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    assert [tick.status for tick in ticks] == [TickStatus.SKIPPED]  # no tick ran again after the toggle or reload
+    assert [run.tags["dagster/partition"] for run in runs if "dagster/schedule_name" in run.tags] == [str(day)]
+    assert ranged == trading_calendar.sessions_between(first, last)
+    assert all(len(loads.get(each, [])) == 1 for each in expected), loads  # no gaps, no reruns
+    if day in expected:
+        assert loads[day] == [next(run.run_id for run in runs if "dagster/schedule_name" in run.tags)]
 
 
 # 4 -------------------------------------------------------------------------------------------
