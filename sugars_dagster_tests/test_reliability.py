@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 import responses
 import sqlalchemy as sa
+from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import ScheduleInstigatorData, TickStatus
 
 from sugars_dagster import clock, trading_calendar
@@ -501,6 +502,88 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
     assert all(len(loads.get(each, [])) == 1 for each in expected), loads  # no gaps, no reruns
     if day in expected:
         assert loads[day] == [next(run.run_id for run in runs if "dagster/schedule_name" in run.tags)]
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_11_a_90_day_cli_backfill_with_the_daemon_killed_midway_loads_each_day_once(tmp_path) -> None:
+    """A 90-day backfill with the daemon killed midway → each day once, the backfill completes after restart
+    (`dagster job backfill`: Dagster's default of one queued run per day)."""
+    first, last = D(2025, 7, 1), D(2025, 9, 28)
+    with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
+        # Dagster's job backfill: one queued run per day, which the daemon's run queue drains.
+        backfill = topology.run("job", "backfill", *WORKSPACE, "-j", "market_daily_job", "--from", str(first), "--to", str(last), "--noprompt")
+        assert backfill.returncode == 0, backfill.stderr[-3000:]
+        with topology.instance() as instance:
+            def backfill_runs() -> list[dg.DagsterRun]:
+                return [run for run in instance.get_runs() if "dagster/backfill" in run.tags]
+
+            def succeeded() -> int:
+                return sum(run.status == dg.DagsterRunStatus.SUCCESS for run in backfill_runs())
+
+            assert len(backfill_runs()) == 90
+            wait_for(lambda: succeeded() >= 20, 600, "a fifth of the backfill")
+            os.killpg(topology.daemon_pid(), signal.SIGKILL)
+            topology.stop("daemon")
+            # The runs already launched finish in the code server; the queue stays where it was.
+            wait_for(lambda: not [run for run in backfill_runs() if run.status in (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)], 120, "the launched runs to end")
+            time.sleep(5)
+            stalled = succeeded()
+            assert stalled < 90 and succeeded() == stalled
+            assert sum(run.status == dg.DagsterRunStatus.QUEUED for run in backfill_runs()) == 90 - stalled
+
+            topology.start_daemon()
+            wait_for(lambda: succeeded() == 90, 900, "the rest of the backfill after the restart")
+            statuses = {run.status for run in backfill_runs()}
+        loads = partition_materializations(topology, first, last)
+        loaded = sorted(topology.warehouse.market_daily_dates(first, last))
+
+    assert statuses == {dg.DagsterRunStatus.SUCCESS}
+    assert sorted(loads) == _days(first, last) and all(len(runs) == 1 for runs in loads.values())
+    assert loaded == trading_calendar.sessions_between(first, last)
+
+
+# What the UI's "Launch backfill" sends for the graph up to market_daily.
+LAUNCH_BACKFILL = """
+mutation($keys: [String!]) { launchPartitionBackfill(backfillParams: {partitionNames: $keys, fromFailure: false,
+  assetSelection: [{path: ["zce_sugar_bars"]}, {path: ["usd_cny_central_parity"]}, {path: ["baltic_dry_index"]},
+                   {path: ["ice_raw_sugar_bars"]}, {path: ["market_daily"]}]}) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.cli
+def test_11_a_90_day_ui_backfill_with_the_daemon_killed_midway_completes_after_restart(tmp_path) -> None:
+    """A 90-day backfill with the daemon killed midway → each day once, the backfill completes after restart
+    (the UI's asset backfill, which the daemon drives: one run for the range)."""
+    first, last = D(2025, 7, 1), D(2025, 9, 28)
+    with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
+        launched = topology.graphql(LAUNCH_BACKFILL, {"keys": [str(day) for day in _days(first, last)]})["data"]["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        with topology.instance() as instance:
+            def backfill_runs() -> list[dg.DagsterRun]:
+                return [run for run in instance.get_runs() if run.tags.get("dagster/backfill") == launched["backfillId"]]
+
+            wait_for(backfill_runs, 120, "the backfill's first run")
+            os.killpg(topology.daemon_pid(), signal.SIGKILL)
+            topology.stop("daemon")
+            time.sleep(10)
+            assert instance.get_backfill(launched["backfillId"]).status == BulkActionStatus.REQUESTED  # in progress
+
+            topology.start_daemon()
+            wait_for(lambda: instance.get_backfill(launched["backfillId"]).status != BulkActionStatus.REQUESTED, 600, "the backfill to finish")
+            backfill = instance.get_backfill(launched["backfillId"])
+            runs = backfill_runs()
+        loads = partition_materializations(topology, first, last)
+        loaded = sorted(topology.warehouse.market_daily_dates(first, last))
+
+    assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    ranged = [run for run in runs if run.tags.get("dagster/asset_partition_range_start")]
+    assert [(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) for run in ranged] == [(str(first), str(last))]
+    assert sorted(loads) == _days(first, last) and all(len(day_runs) == 1 for day_runs in loads.values())
+    assert loaded == trading_calendar.sessions_between(first, last)
 
 
 # 4 -------------------------------------------------------------------------------------------

@@ -63,6 +63,10 @@ class Topology:
         """The process groups of the running processes (each started in its own)."""
         return {stack_pid for stack_pid in self._pids.values()}
 
+    def daemon_pid(self) -> int:
+        """The daemon's process (and process group) id."""
+        return self._pids["daemon"]
+
     def stop(self, name: str) -> None:
         self._pids.pop(name, None)
         self.processes.pop(name).close()
