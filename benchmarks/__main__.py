@@ -59,14 +59,14 @@ def main() -> None:
         dagster = str(Path(sys.executable).with_name("dagster"))
         trivial = ["-f", str(ROOT / "benchmarks" / "trivial_definitions.py")]
         timed([dagster, "asset", "materialize", *trivial, "--select", "trivial"], cli.env)
-        ours, floor, shaped, bare, interpreter = [], [], [], [], []
+        ours, floor, shaped, bare, importing = [], [], [], [], []
         for attempt in range(options.runs):
             ours.append(run_measured(cli, materialize_args("--partition", ONE_DAY)).seconds)
             floor.append(timed([dagster, "asset", "materialize", *trivial, "--select", "trivial"], cli.env))
             shaped.append(timed([dagster, "asset", "materialize", *trivial, "--select", "*shaped_daily", "--partition", ONE_DAY], cli.env))
             warehouse = f"sqlite:///{Path(root) / f'bare_{attempt}.sqlite'}"
             bare.append(timed([sys.executable, "-m", "benchmarks.bare_floor", warehouse, ONE_DAY], cli.env))
-            interpreter.append(timed([sys.executable, "-c", "pass"], cli.env))
+            importing.append(timed([sys.executable, "-c", "import dagster"], cli.env))
             log(f"one day, run {attempt + 1}: ours {ours[-1]:.2f} s, trivial {floor[-1]:.2f} s, same-shape {shaped[-1]:.2f} s, bare {bare[-1]:.2f} s")
         # Dagster's default: one run per partition. Sample single-day runs of different days.
         sample_days = [(last - dt.timedelta(days=40 + 7 * number)).isoformat() for number in range(options.sample)]
@@ -80,9 +80,10 @@ def main() -> None:
     extrapolated = median(per_partition) * partitions
     one_day, trivial_floor, shaped_floor = median(ours), median(floor), median(shaped)
     marginal_ms = (sqlite_full - one_day) / (partitions - 1) * 1000
-    # What no orchestration can avoid: Dagster's floor plus the work itself (the bare script
-    # less the interpreter start, which the trivial asset's process already paid).
-    combined_floor = trivial_floor + median(bare) - median(interpreter)
+    # What no orchestration can avoid: Dagster's floor plus the work itself. The bare script
+    # imports dagster too (the warehouse and the sources are Dagster resources), which the
+    # trivial asset's process has already paid for.
+    combined_floor = trivial_floor + median(bare) - median(importing)
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "**missed**"
@@ -104,9 +105,9 @@ def main() -> None:
             "≤ 1.25× the floor",
             verdict(one_day <= 1.25 * trivial_floor),
         ),
-        ("bare floor: fetch → transform → upsert, one day, plain script", f"{median(bare):.2f} s (interpreter start {median(interpreter):.2f} s)", "report", ""),
+        ("bare floor: fetch → transform → upsert, one day, plain script", f"{median(bare):.2f} s, of which {median(importing):.2f} s starting Python and importing dagster", "report", ""),
         (
-            "one day against Dagster's floor plus the bare work (trivial + bare − interpreter start)",
+            "one day against Dagster's floor plus the bare work (trivial + bare − importing dagster)",
             f"{one_day:.2f} s = {one_day / combined_floor:.2f}× {combined_floor:.2f} s",
             "report",
             "",

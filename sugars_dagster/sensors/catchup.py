@@ -11,6 +11,8 @@ import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+
+# The scheduler's stored state has no public API; these are read only, against the pinned release.
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData, TickStatus
 from pydantic import Field
