@@ -75,3 +75,21 @@ def market_daily_metadata(result: dg.ExecuteInProcessResult) -> list[dict]:
         for event in result.get_asset_materialization_events()
         if event.asset_key == dg.AssetKey("market_daily")
     ]
+
+
+def step_intervals(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[tuple[float, float, str, str]]:
+    """(start, end, run id, step) of every step that succeeded, from Dagster's event log, in order."""
+    intervals = []
+    for run in runs:
+        started = {}
+        for entry in instance.all_logs(run.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}):
+            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                started[entry.step_key] = entry.timestamp
+            else:
+                intervals.append((started[entry.step_key], entry.timestamp, run.run_id, entry.step_key))
+    return sorted(intervals)
+
+
+def overlaps(intervals: list[tuple[float, float, str, str]]) -> list[tuple]:
+    """Neighbouring intervals that ran at the same time."""
+    return [(a, b) for a, b in zip(intervals, intervals[1:], strict=False) if b[0] < a[1]]

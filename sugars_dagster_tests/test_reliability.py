@@ -38,7 +38,7 @@ from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.processes import BIN, ROOT, wait_for
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.tcp_proxy import TcpProxy
-from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
+from sugars_dagster_tests.runs import failure_text, market_daily_metadata, overlaps, run_graph, step_intervals
 from sugars_dagster_tests.topology import Topology, production_topology
 
 pytestmark = pytest.mark.reliability
@@ -88,6 +88,24 @@ def partition_materializations(topology: Topology, first: dt.date, last: dt.date
     return loads
 
 
+def first_scheduler_pass(topology: Topology) -> None:
+    """Run the daemon until its scheduler has stored the schedule's state, with the catch-up
+    sensor off for now (it would load everything at once); then stop it."""
+    assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
+    topology.start_daemon()
+    with topology.instance() as instance:
+        wait_for(lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass")
+    topology.stop("daemon")
+
+
+def clean_run_values(tmp_path, first: dt.date, last: dt.date) -> list[tuple]:
+    """market_daily's values for [first, last] from one run into an empty warehouse."""
+    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
+    with dg.DagsterInstance.ephemeral() as scratch:
+        assert run_graph(DemoSource(), reference, scratch, partition_range=(str(first), str(last))).success
+    return reference.read_market_daily(first, last).select(VALUES).rows()
+
+
 def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
 
@@ -99,13 +117,7 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
     with production_topology(
         tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="21"
     ) as topology:
-        # The daemon ran once, so the scheduler knows its schedule, with the catch-up sensor off
-        # for now (it would load everything at once).
-        assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
-        topology.start_daemon()
-        with topology.instance() as instance:
-            wait_for(lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass")
-        topology.stop("daemon")
+        first_scheduler_pass(topology)
 
         # The three trading days before the newest tick went unloaded: the daemon stopped an
         # hour before the first of their ticks and stayed down until now.
@@ -170,6 +182,40 @@ def waiting_on_a_lock(warehouse: Warehouse) -> bool:
         )
 
 
+class BlockedWrite:
+    """A test session holding an uncommitted market_daily row for one day: a run writing a range
+    that ends on that day stops on its key, with the range's earlier days already in its
+    transaction, until the test releases it."""
+
+    def __init__(self, warehouse: Warehouse, day: dt.date):
+        warehouse.prepare()
+        self._connection = warehouse.engine().connect()
+        self._transaction = self._connection.begin()
+        self._connection.execute(sa.insert(market_daily).values(_placeholder_row(day)))
+
+    def release(self) -> None:
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self._connection.close()
+
+
+def _placeholder_row(day: dt.date) -> dict:
+    return {
+        "record_date": day, "sugar_close": 1, "sugar_open": 1, "usd_cny_rate": 1, "bdi_index": 1, "import_cost_estimate": 1,
+        "updated_at": dt.datetime(2025, 1, 1), "source": "test", "run_id": "blocker",
+    }
+
+
+def launch_range(topology: Topology, first: dt.date, last: dt.date) -> str:
+    """Queue market_daily_job for [first, last] through the CLI, as the catch-up sensor would; the run id."""
+    tags = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
+    launched = topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(tags))
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    with topology.instance() as instance:
+        [run] = [run for run in instance.get_runs() if run.tags.get("dagster/asset_partition_range_start") == str(first)]
+    return run.run_id
+
+
 @pytest.mark.postgres
 @pytest.mark.cli
 def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_path) -> None:
@@ -178,22 +224,13 @@ def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_p
     first, last = D(2025, 12, 1), D(2025, 12, 5)
     with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
         warehouse = topology.warehouse
-        warehouse.prepare()
-        # A session of the test holds an uncommitted row for the range's last day, so the run's
-        # write of the five days stops on that key with the first four already in its transaction.
-        blocker = warehouse.engine().connect()
-        transaction = blocker.begin()
-        blocker.execute(sa.insert(market_daily).values(blocking_row(last)))
-        launched = topology.run(
-            "job", "launch", *WORKSPACE, "-j", "market_daily_job",
-            "--tags", json.dumps({"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}),
-        )
-        assert launched.returncode == 0, launched.stderr[-3000:]
+        blocked = BlockedWrite(warehouse, last)
+        run_id = launch_range(topology, first, last)
         with topology.instance() as instance:
             def range_runs() -> list[dg.DagsterRun]:
                 return [other for other in instance.get_runs() if other.tags.get("dagster/asset_partition_range_start") == str(first)]
 
-            [run] = range_runs()
+            run = instance.get_run_by_id(run_id)
             wait_for(lambda: waiting_on_a_lock(warehouse), 240, "the run's write to reach the blocked day")
             pid = run_worker_pid(instance, run.run_id)
             os.kill(int(pid), signal.SIGKILL)
@@ -205,8 +242,7 @@ def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_p
                 dg.AssetKey("market_daily"), [str(day) for day in _days(first, last)], defs.resolve_job_def("market_daily_job").partitions_def
             )
             assert dg.AssetPartitionStatus.MATERIALIZED not in status.values()
-            transaction.rollback()
-            blocker.close()
+            blocked.release()
 
             # Dagster's run retry (the run died; no step failed) loads the days again.
             wait_for(lambda: warehouse.market_daily_dates(first, last) == set(trading_calendar.sessions_between(first, last)), 300, "the rerun")
@@ -218,17 +254,7 @@ def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_p
 
     assert all(run.run_id not in runs for runs in loads.values())
     assert all(len(runs) == 1 for runs in loads.values()), loads
-    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
-    with dg.DagsterInstance.ephemeral() as scratch:
-        assert run_graph(DemoSource(), reference, scratch, partition_range=(str(first), str(last))).success
-    assert got.rows() == reference.read_market_daily(first, last).select(VALUES).rows()
-
-
-def blocking_row(day: dt.date) -> dict:
-    return {
-        "record_date": day, "sugar_close": 1, "sugar_open": 1, "usd_cny_rate": 1, "bdi_index": 1, "import_cost_estimate": 1,
-        "updated_at": dt.datetime(2025, 1, 1), "source": "test", "run_id": "blocker",
-    }
+    assert got.rows() == clean_run_values(tmp_path, first, last)
 
 
 @pytest.mark.postgres
@@ -243,17 +269,10 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
     first, last = D(2025, 12, 1), D(2025, 12, 5)
     with production_topology(tmp_path, postgres_server_url(), warehouse_port=proxy.port, SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
         warehouse = topology.warehouse
-        warehouse.prepare()
-        blocker = warehouse.engine().connect()
-        transaction = blocker.begin()
-        blocker.execute(sa.insert(market_daily).values(blocking_row(last)))
-        launched = topology.run(
-            "job", "launch", *WORKSPACE, "-j", "market_daily_job",
-            "--tags", json.dumps({"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}),
-        )
-        assert launched.returncode == 0, launched.stderr[-3000:]
+        blocked = BlockedWrite(warehouse, last)
+        run_id = launch_range(topology, first, last)
         with topology.instance() as instance:
-            [run] = [other for other in instance.get_runs() if other.tags.get("dagster/asset_partition_range_start") == str(first)]
+            run = instance.get_run_by_id(run_id)
             wait_for(lambda: waiting_on_a_lock(warehouse), 240, "the run's write to reach the blocked day")
             proxy.cut()
 
@@ -262,8 +281,7 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
 
             wait_for(retry_planned, 60, "the market_daily step to fail and wait for its retry")
             # The server drops the abandoned transaction once the blocker lets it finish its statement.
-            transaction.rollback()
-            blocker.close()
+            blocked.release()
             wait_for(lambda: not waiting_on_a_lock(warehouse), 30, "the abandoned write to end")
             assert warehouse.market_daily_dates(D(2000, 1, 1), D(2100, 1, 1)) == set()
             proxy.restore()
@@ -279,10 +297,7 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
     assert retry.step_key == "market_daily" and "OperationalError" in str(retry.dagster_event.event_specific_data.error)
     assert all(runs == [run.run_id] for runs in loads.values()), loads
     assert sorted(got["record_date"].to_list()) == trading_calendar.sessions_between(first, last)
-    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
-    with dg.DagsterInstance.ephemeral() as scratch:
-        assert run_graph(DemoSource(), reference, scratch, partition_range=(str(first), str(last))).success
-    assert got.rows() == reference.read_market_daily(first, last).select(VALUES).rows()
+    assert got.rows() == clean_run_values(tmp_path, first, last)
 
 
 CLOCKS = """
@@ -345,19 +360,6 @@ mutation($day: String!) { launchRun(executionParams: {
 """
 
 
-def step_intervals(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[tuple[float, float, str]]:
-    """(start, end, run) of every step that ran, from Dagster's event log."""
-    intervals = []
-    for run in runs:
-        started = {}
-        for entry in instance.all_logs(run.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}):
-            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                started[entry.step_key] = entry.timestamp
-            else:
-                intervals.append((started[entry.step_key], entry.timestamp, run.run_id))
-    return sorted(intervals)
-
-
 @pytest.mark.postgres
 @pytest.mark.cli
 def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tmp_path) -> None:
@@ -410,13 +412,10 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
     origins = {run.tags.get("sugars/trigger") or run.tags.get("dagster/schedule_name") or run.tags.get("dagster/from_ui") or "cli" for run in runs}
     assert origins == {"catchup", "market_daily_schedule", "true", "cli"}
     # The warehouse pool let one step write at a time, across the four runs.
-    assert [(a, b) for a, b in zip(intervals, intervals[1:], strict=False) if b[0] < a[1]] == []
+    assert overlaps(intervals) == []
     assert len(loads[day]) == 4
     # The table equals one run of that day into an empty warehouse.
-    reference = Warehouse(url=f"sqlite:///{tmp_path / 'reference.sqlite'}")
-    with dg.DagsterInstance.ephemeral() as scratch:
-        assert run_graph(DemoSource(), reference, scratch, partition=day.isoformat()).success
-    assert got.filter(pl.col("record_date") == day).select(VALUES).rows() == reference.read_market_daily(day, day).select(VALUES).rows()
+    assert got.filter(pl.col("record_date") == day).select(VALUES).rows() == clean_run_values(tmp_path, day, day)
     assert got["record_date"].n_unique() == got.height
 
 
@@ -430,11 +429,7 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
     with production_topology(
         tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="7"
     ) as topology:
-        assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
-        topology.start_daemon()
-        with topology.instance() as instance:
-            wait_for(lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass")
-        topology.stop("daemon")
+        first_scheduler_pass(topology)
 
         # The schedule time moves to 20 minutes ago; the night's run was already launched by the
         # old time's tick, and the scheduler last passed 50 minutes ago (it checkpoints hourly).
@@ -469,16 +464,12 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
 
             # A reload of the code location while a run is in the middle of its write.
             first, last = D(2025, 12, 1), D(2025, 12, 5)
-            blocker = topology.warehouse.engine().connect()
-            transaction = blocker.begin()
-            blocker.execute(sa.insert(market_daily).values(blocking_row(last)))
-            range_tags = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
-            assert topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(range_tags)).returncode == 0
+            blocked = BlockedWrite(topology.warehouse, last)
+            launch_range(topology, first, last)
             wait_for(lambda: waiting_on_a_lock(topology.warehouse), 240, "the run's write to be under way")
             assert topology.graphql(RELOAD)["data"]["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
             time.sleep(5)
-            transaction.rollback()
-            blocker.close()
+            blocked.release()
 
             # The catch-up sensor back on: it finds nothing the schedule or the runs left behind.
             assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0

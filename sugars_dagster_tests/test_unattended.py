@@ -18,6 +18,7 @@ from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.alert_inbox import alert_inbox
 from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
+from sugars_dagster_tests.runs import overlaps, step_intervals
 from sugars_dagster_tests.processes import BIN, ROOT, free_port, process, wait_for
 
 pytestmark = pytest.mark.cli
@@ -137,18 +138,9 @@ def test_two_launches_of_the_same_day_at_once_are_serialized(tmp_path) -> None:
         # Dagster's pool gave the warehouse to one step at a time: no two steps of the two runs
         # were running at once.
         assert instance.event_log_storage.get_concurrency_info("market_warehouse").slot_count == 1
-        intervals = []
-        for run in runs:
-            started = {}
-            for entry in instance.all_logs(run.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}):
-                if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                    started[entry.step_key] = entry.timestamp
-                else:
-                    intervals.append((started[entry.step_key], entry.timestamp, run.run_id, entry.step_key))
-    intervals.sort()
+        intervals = step_intervals(instance, runs)
     assert len(intervals) == 10
-    overlaps = [(a, b) for a, b in zip(intervals, intervals[1:], strict=False) if b[0] < a[1]]
-    assert overlaps == []
+    assert overlaps(intervals) == []
 
 
 def test_a_forced_source_failure_produces_one_alert(tmp_path) -> None:
