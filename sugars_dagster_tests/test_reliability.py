@@ -187,16 +187,20 @@ class BlockedWrite:
     that ends on that day stops on its key, with the range's earlier days already in its
     transaction, until the test releases it."""
 
-    def __init__(self, warehouse: Warehouse, day: dt.date):
+    def __init__(self, topology: Topology, day: dt.date):
+        warehouse = topology.warehouse
         warehouse.prepare()
         self._connection = warehouse.engine().connect()
         self._transaction = self._connection.begin()
         self._connection.execute(sa.insert(market_daily).values(_placeholder_row(day)))
+        # Released at the latest when the deployment stops, before its databases are dropped.
+        topology.stack.callback(self.release)
 
     def release(self) -> None:
         if self._transaction.is_active:
             self._transaction.rollback()
-        self._connection.close()
+        if not self._connection.closed:
+            self._connection.close()
 
 
 def _placeholder_row(day: dt.date) -> dict:
@@ -224,7 +228,7 @@ def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_p
     first, last = D(2025, 12, 1), D(2025, 12, 5)
     with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
         warehouse = topology.warehouse
-        blocked = BlockedWrite(warehouse, last)
+        blocked = BlockedWrite(topology, last)
         run_id = launch_range(topology, first, last)
         with topology.instance() as instance:
             def range_runs() -> list[dg.DagsterRun]:
@@ -269,7 +273,7 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
     first, last = D(2025, 12, 1), D(2025, 12, 5)
     with production_topology(tmp_path, postgres_server_url(), warehouse_port=proxy.port, SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
         warehouse = topology.warehouse
-        blocked = BlockedWrite(warehouse, last)
+        blocked = BlockedWrite(topology, last)
         run_id = launch_range(topology, first, last)
         with topology.instance() as instance:
             run = instance.get_run_by_id(run_id)
@@ -464,7 +468,7 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
 
             # A reload of the code location while a run is in the middle of its write.
             first, last = D(2025, 12, 1), D(2025, 12, 5)
-            blocked = BlockedWrite(topology.warehouse, last)
+            blocked = BlockedWrite(topology, last)
             launch_range(topology, first, last)
             wait_for(lambda: waiting_on_a_lock(topology.warehouse), 240, "the run's write to be under way")
             assert topology.graphql(RELOAD)["data"]["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
