@@ -37,8 +37,8 @@ from sugars_dagster_tests.conftest import postgres_server_url
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.processes import BIN, ROOT, wait_for
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
-from sugars_dagster_tests.tcp_proxy import TcpProxy
 from sugars_dagster_tests.runs import failure_text, market_daily_metadata, overlaps, run_graph, step_intervals
+from sugars_dagster_tests.tcp_proxy import TcpProxy
 from sugars_dagster_tests.topology import Topology, production_topology
 
 pytestmark = pytest.mark.reliability
