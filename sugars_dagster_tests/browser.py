@@ -45,13 +45,12 @@ def browser_page(width: int = 1600, height: int = 1000) -> Iterator:
 
 
 def open_ui(page, url: str) -> None:
-    """Go to `url` and dismiss Dagster's community sign-up dialog if it shows."""
+    """Go to `url`. Dagster's community sign-up dialog shows now and then, sometimes seconds
+    after the page loaded: whenever it covers the page before an action, it is skipped."""
+    if not getattr(page, "_sugars_skips_sign_up", False):
+        page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
+        page._sugars_skips_sign_up = True
     page.goto(url, wait_until="networkidle")
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.click(timeout=2_500)
-    except Exception:  # the dialog shows only now and then
-        pass
 
 
 def screenshot(page, name: str) -> Path:
