@@ -40,7 +40,7 @@ LOOKBACKS = (30, 0)  # the default, and the whole history
 def tick_figures(runs: int = 7, backend: str = "postgres") -> dict:
     """Median tick time (ms) per look-back, with what each tick saw."""
     first, last = dt.date.fromisoformat(SR_LISTING_DATE), last_complete_day()
-    sessions = trading_calendar.sessions_between(first, min(last, trading_calendar.coverage_end()))
+    sessions = trading_calendar.snapshot_calendar().sessions_between(first, min(last, trading_calendar.snapshot_calendar().known_through))
     recent = [day for day in sessions if day > last - dt.timedelta(days=29)]
     chooser = random.Random(20251204)
     holes = chooser.sample(recent[:-1], 10) + chooser.sample([day for day in sessions if day not in recent], 20)
@@ -77,7 +77,7 @@ def tick_figures(runs: int = 7, backend: str = "postgres") -> dict:
                 )
                 figures[lookback] = {
                     "ms": statistics.median(timings) * 1000,
-                    "checked": len(trading_calendar.sessions_between(window_first, window_last)),
+                    "checked": len(trading_calendar.snapshot_calendar().sessions_between(window_first, window_last)),
                     "holes_found": sum(
                         1
                         for day in holes

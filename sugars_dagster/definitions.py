@@ -6,9 +6,11 @@ from sugars_dagster.assets.backups import market_daily_export, warehouse_retenti
 from sugars_dagster.assets.import_margin import sugar_import_margin
 from sugars_dagster.assets.market_daily import market_daily
 from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.jobs import market_daily_job
 from sugars_dagster.resources import (
     alerter_from_env,
+    calendar_from_env,
     catchup_policy_from_env,
     export_target_from_env,
     retention_from_env,
@@ -21,7 +23,7 @@ from sugars_dagster.sensors.failure_alerts import market_daily_failure_alert_sen
 from sugars_dagster.sensors.freshness import market_daily_freshness_sensor
 
 defs = dg.Definitions(
-    assets=[*raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention],
+    assets=[mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention],
     jobs=[market_daily_job],
     schedules=[market_daily_schedule],
     sensors=[market_daily_catchup_sensor, market_daily_failure_alert_sensor, market_daily_freshness_sensor],
@@ -32,6 +34,7 @@ defs = dg.Definitions(
         "alerter": alerter_from_env(),
         "export": export_target_from_env(),
         "retention": retention_from_env(),
+        "calendar": calendar_from_env(),
     },
     # One process for the whole run: a range run's steps share nothing worth a process each,
     # and a process per step costs seconds.

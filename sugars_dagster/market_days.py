@@ -3,9 +3,8 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from sugars_dagster import trading_calendar
 from sugars_dagster.errors import MissingDataError
-from sugars_dagster.trading_calendar import DayStatus
+from sugars_dagster.trading_calendar import DayStatus, TradingCalendar
 
 
 @dataclass(frozen=True)
@@ -18,20 +17,16 @@ class WindowDays:
     bars_on_closed_days: list[dt.date]
 
 
-def classify_window(days: list[dt.date], bar_dates: set[dt.date]) -> WindowDays:
+def classify_window(days: list[dt.date], bar_dates: set[dt.date], calendar: TradingCalendar) -> WindowDays:
     """Split `days` by trading status; a weekday past the calendar with no bar yet fails.
 
     `bar_dates` should reach past the window's end, so that a later bar can mark a day closed.
     """
-    statuses = {day: trading_calendar.day_status(day, bar_dates) for day in days}
+    statuses = {day: calendar.day_status(day, bar_dates) for day in days}
     unknown = [day for day, status in statuses.items() if status is DayStatus.UNKNOWN]
     if unknown:
         raise MissingDataError(
-            "; ".join(
-                f"no bar for {day} yet, and the trading calendar ends {trading_calendar.coverage_end()}, "
-                "so it cannot tell a holiday from a late bar; the day is decided once a later bar exists"
-                for day in unknown
-            )
+            f"no bar for {', '.join(map(str, unknown))} yet; " + calendar.unknown_day_advice(unknown[0])
         )
     closed = [day for day, status in statuses.items() if status is DayStatus.CLOSED]
     return WindowDays(

@@ -8,12 +8,14 @@ import dagster as dg
 
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.errors import ConfigError
-from sugars_dagster.export import ExportTarget, Retention
+from sugars_dagster.export import MAX_RETENTION_DAYS, ExportTarget, Retention
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.sensors.catchup import CatchupPolicy
 from sugars_dagster.settings import int_setting
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.trading_calendar import CLOSED_DAYS_FILE_ENV, read_closed_days_file
 from sugars_dagster.warehouse.resource import Warehouse
 
 SOURCE_ENV = "SUGARS_SOURCE"
@@ -34,9 +36,9 @@ def source_from_env(environ: Mapping[str, str] = os.environ) -> MarketSource:
         return DemoSource()
     if name == "akshare":
         return AkshareSource(
-            attempts=int_setting(environ, "SUGARS_SOURCE_ATTEMPTS", 4, 1, "the tries per source call"),
+            attempts=int_setting(environ, "SUGARS_SOURCE_ATTEMPTS", 4, 1, 10, "the tries per source call"),
             timeout_seconds=int_setting(
-                environ, "SUGARS_SOURCE_TIMEOUT_SECONDS", 60, 1, "the deadline of one source call, in seconds"
+                environ, "SUGARS_SOURCE_TIMEOUT_SECONDS", 60, 1, 600, "the deadline of one source call, in seconds"
             ),
         )
     raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of ['akshare', 'demo']")
@@ -61,16 +63,27 @@ def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
 
 
 def catchup_policy_from_env(environ: Mapping[str, str] = os.environ) -> CatchupPolicy:
+    """The catch-up sensor's settings, each within the bounds of `CatchupPolicy`'s fields."""
+
+    def setting(name: str, field: str, meaning: str) -> int:
+        info = CatchupPolicy.model_fields[field]
+        low = next(item.ge for item in info.metadata if hasattr(item, "ge"))
+        high = next(item.le for item in info.metadata if hasattr(item, "le"))
+        return int_setting(environ, name, info.default, low, high, meaning)
+
     return CatchupPolicy(
-        lookback_days=int_setting(
-            environ, "SUGARS_CATCHUP_LOOKBACK_DAYS", 30, 0, "the days the catch-up sensor checks (0 = all history)"
+        lookback_days=setting(
+            "SUGARS_CATCHUP_LOOKBACK_DAYS", "lookback_days", "the days the catch-up sensor checks (0 = all history)"
         ),
-        grace_minutes=int_setting(
-            environ, "SUGARS_CATCHUP_GRACE_MINUTES", 60, 0, "the minutes after 02:00 before yesterday counts as missing"
+        grace_minutes=setting(
+            "SUGARS_CATCHUP_GRACE_MINUTES", "grace_minutes", "the minutes after 02:00 before yesterday counts as missing"
         ),
-        max_runs_per_tick=int_setting(environ, "SUGARS_CATCHUP_MAX_RUNS", 5, 1, "the runs one sensor tick may request"),
-        retry_minutes=int_setting(
-            environ, "SUGARS_CATCHUP_RETRY_MINUTES", 15, 1, "the first wait before a failing day is tried again"
+        max_runs_per_tick=setting("SUGARS_CATCHUP_MAX_RUNS", "max_runs_per_tick", "the runs one sensor tick may request"),
+        retry_minutes=setting(
+            "SUGARS_CATCHUP_RETRY_MINUTES", "retry_minutes", "the first wait before a failing day is tried again"
+        ),
+        retry_ceiling_hours=setting(
+            "SUGARS_CATCHUP_RETRY_CEILING_HOURS", "retry_ceiling_hours", "the longest wait between tries of a failing day"
         ),
     )
 
@@ -93,5 +106,16 @@ def export_target_from_env(environ: Mapping[str, str] = os.environ) -> ExportTar
 
 def retention_from_env(environ: Mapping[str, str] = os.environ) -> Retention:
     return Retention(
-        days=int_setting(environ, "SUGARS_RETENTION_DAYS", 0, 0, "the market days the warehouse keeps (0 = all)")
+        days=int_setting(environ, "SUGARS_RETENTION_DAYS", 0, 0, MAX_RETENTION_DAYS, "the market days the warehouse keeps (0 = all)")
     )
+
+
+def calendar_from_env(environ: Mapping[str, str] = os.environ) -> MarketCalendar:
+    """SUGARS_CLOSED_DAYS_FILE, made absolute so that every process reads the same file, and
+    read once here so that a missing or malformed file stops the code location from loading."""
+    raw = environ.get(CLOSED_DAYS_FILE_ENV, "").strip()
+    if not raw:
+        return MarketCalendar()
+    path = str(Path(raw).resolve())
+    read_closed_days_file(path)
+    return MarketCalendar(closed_days_file=path)

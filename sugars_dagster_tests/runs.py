@@ -8,12 +8,14 @@ from sugars_dagster.assets.backups import market_daily_export, warehouse_retenti
 from sugars_dagster.assets.import_margin import sugar_import_margin
 from sugars_dagster.assets.market_daily import market_daily
 from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.export import ExportTarget, Retention
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 
 # The whole graph, sources to backups, as market_daily_job runs it.
-GRAPH = [*raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention]
+GRAPH = [mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention]
 
 
 def memory_export() -> ExportTarget:
@@ -32,6 +34,7 @@ def run_graph(
     export: ExportTarget | None = None,
     retention: Retention | None = None,
     assets: list | None = None,
+    calendar: MarketCalendar | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize the graph for one partition or a range, in one run."""
     tags = {}
@@ -50,6 +53,7 @@ def run_graph(
             "warehouse": warehouse,
             "export": export or memory_export(),
             "retention": retention or Retention(days=0),
+            "calendar": calendar or MarketCalendar(),
         },
         instance=instance,
         run_config=run_config,

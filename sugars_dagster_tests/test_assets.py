@@ -11,6 +11,7 @@ from sugars_dagster.assets.import_margin import sugar_import_margin
 from sugars_dagster.assets.market_daily import market_daily as market_daily_asset
 from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
 from sugars_dagster.series import Series
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
@@ -77,7 +78,7 @@ def test_a_range_loads_one_row_per_session_in_one_run(warehouse: Warehouse, inst
     result = run_graph(DemoSource(), warehouse, instance, partition_range=("2025-09-01", "2025-10-31"))
     assert result.success, failure_text(result)
     rows = market_rows(warehouse)
-    assert [row["record_date"] for row in rows] == trading_calendar.sessions_between(D(2025, 9, 1), D(2025, 10, 31))
+    assert [row["record_date"] for row in rows] == trading_calendar.snapshot_calendar().sessions_between(D(2025, 9, 1), D(2025, 10, 31))
     assert {row["run_id"] for row in rows} == {result.run_id}
     # Dagster records every day of the range as materialized, closed days included.
     assert len(market_daily_metadata(result)) == 61
@@ -109,7 +110,7 @@ def test_a_range_run_fetches_each_source_once(sqlite_warehouse: Warehouse, insta
     assert result.success, failure_text(result)
     services = ["getDailyKLine", "getGlobalFuturesDailyKLine", "get_goods_index", "17833.html", "RMBQuery.do"]
     assert {service: sum(service in url for url in requested) for service in services} == dict.fromkeys(services, 1)
-    assert len(market_rows(sqlite_warehouse)) == len(trading_calendar.sessions_between(D(2025, 11, 1), D(2025, 12, 4)))
+    assert len(market_rows(sqlite_warehouse)) == len(trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 1), D(2025, 12, 4)))
 
 
 def test_cost_inputs_come_from_run_config(warehouse: Warehouse, instance) -> None:
@@ -183,7 +184,7 @@ def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(sqlite
         return dg.materialize(
             [market_daily_asset],
             partition_key="2025-12-04",
-            resources={"source": DemoSource(), "warehouse": sqlite_warehouse},
+            resources={"source": DemoSource(), "warehouse": sqlite_warehouse, "calendar": MarketCalendar()},
             instance=instance,
             raise_on_error=False,
         )

@@ -14,6 +14,8 @@ from sugars_dagster.resources import source_from_env, warehouse_from_env
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.demo_source import DemoSource
 
+pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RAW_KEYS = {
     dg.AssetKey(name)
@@ -21,9 +23,13 @@ RAW_KEYS = {
 }
 
 
-def test_market_daily_is_fed_by_one_asset_per_source_series() -> None:
+CALENDAR_KEY = dg.AssetKey("mainland_trading_calendar")
+
+
+def test_market_daily_is_fed_by_one_asset_per_source_series_and_the_calendar() -> None:
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey("market_daily")).parent_keys == RAW_KEYS
+    assert graph.get(dg.AssetKey("market_daily")).parent_keys == RAW_KEYS | {CALENDAR_KEY}
+    assert graph.get(CALENDAR_KEY).partitions_def is None  # the source lists whole years per call
     assert graph.get(dg.AssetKey("market_daily")).partitions_def == market_day_partitions
     for key in RAW_KEYS:
         assert graph.get(key).partitions_def is None  # sources return their whole history per call
@@ -32,7 +38,7 @@ def test_market_daily_is_fed_by_one_asset_per_source_series() -> None:
 def test_the_job_covers_the_whole_graph() -> None:
     job = defs.resolve_job_def("market_daily_job")
     downstream = {"market_daily", "sugar_import_margin", "market_daily_export", "warehouse_retention"}
-    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {dg.AssetKey(name) for name in downstream}
+    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {CALENDAR_KEY} | {dg.AssetKey(name) for name in downstream}
     assert job.partitions_def == market_day_partitions
 
 
@@ -49,6 +55,7 @@ def test_every_check_sits_on_its_asset() -> None:
         ("market_daily", name)
         for name in ("required_fields", "plausible_ranges", "day_over_day_moves", "input_staleness", "row_count", "unique_days")
     } | {(key.to_user_string(), name) for key in RAW_KEYS for name in ("source_contract", "served_by_primary")}
+    expected |= {("mainland_trading_calendar", "calendar_source_reached")}
     assert checks == expected
 
 

@@ -8,6 +8,9 @@ from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
 from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
 from sugars_dagster.market_days import classify_window
+from sugars_dagster.trading_calendar import snapshot_calendar
+
+SNAPSHOT = snapshot_calendar()
 
 D = dt.date
 STALENESS = Staleness(usd_cny_days=7, bdi_days=14, ice_days=7)
@@ -110,20 +113,20 @@ def test_no_trading_day_gives_an_empty_frame() -> None:
     ],
 )
 def test_window_days_follow_the_calendar(days: list[dt.date], trading: list[dt.date], closed: list[dt.date]) -> None:
-    window = classify_window(days, set(trading))
+    window = classify_window(days, set(trading), SNAPSHOT)
     assert window.trading == trading
     assert window.closed == closed
 
 
 def test_past_the_calendar_a_day_without_any_later_bar_cannot_be_decided() -> None:
-    with pytest.raises(MissingDataError, match="no bar for 2027-01-05 yet, and the trading calendar ends 2026-12-31"):
-        classify_window([D(2027, 1, 4), D(2027, 1, 5)], {D(2027, 1, 4)})
-    window = classify_window([D(2027, 1, 4), D(2027, 1, 5)], {D(2027, 1, 4), D(2027, 1, 6)})
+    with pytest.raises(MissingDataError, match="no bar for 2027-01-05 yet; 2027-01-05 is past the trading calendar \\(known through 2026-12-31\\).*add it to a closed-days file \\(set SUGARS_CLOSED_DAYS_FILE"):
+        classify_window([D(2027, 1, 4), D(2027, 1, 5)], {D(2027, 1, 4)}, SNAPSHOT)
+    window = classify_window([D(2027, 1, 4), D(2027, 1, 5)], {D(2027, 1, 4), D(2027, 1, 6)}, SNAPSHOT)
     assert window.trading == [D(2027, 1, 4)]
     assert window.closed_by_source == [D(2027, 1, 5)]
 
 
 def test_bars_on_closed_days_are_reported_not_loaded() -> None:
-    window = classify_window([D(2025, 10, 3)], {D(2025, 10, 3)})
+    window = classify_window([D(2025, 10, 3)], {D(2025, 10, 3)}, SNAPSHOT)
     assert window.trading == []
     assert window.bars_on_closed_days == [D(2025, 10, 3)]

@@ -7,6 +7,7 @@ import dagster as dg
 from sugars_dagster.definitions import defs
 from sugars_dagster.errors import SourceDataError, SourceFetchError
 from sugars_dagster.export import Retention
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.jobs import STEP_RETRY_POLICY
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import SeriesFrame
@@ -41,7 +42,13 @@ def run(source: DemoSource, warehouse: Warehouse, instance: dg.DagsterInstance, 
     definitions = dg.Definitions(
         assets=GRAPH,
         jobs=[job],
-        resources={"source": source, "warehouse": warehouse, "export": memory_export(), "retention": Retention()},
+        resources={
+            "source": source,
+            "warehouse": warehouse,
+            "export": memory_export(),
+            "retention": Retention(),
+            "calendar": MarketCalendar(),
+        },
         executor=dg.in_process_executor,
     )
     return definitions.resolve_job_def("retrying_job").execute_in_process(

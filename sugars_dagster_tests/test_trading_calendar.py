@@ -1,17 +1,20 @@
 import datetime as dt
+import json
 
 import pytest
 
 from sugars_dagster import trading_calendar
 from sugars_dagster.trading_calendar import DayStatus
 
+pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
+
 D = dt.date
 
 
 def test_coverage_ends_where_the_holiday_data_ends() -> None:
-    assert trading_calendar.coverage_end() == D(2026, 12, 31)
-    assert trading_calendar.is_covered(D(2026, 12, 31))
-    assert not trading_calendar.is_covered(D(2027, 1, 4))
+    assert trading_calendar.snapshot_calendar().known_through == D(2026, 12, 31)
+    assert trading_calendar.snapshot_calendar().is_known(D(2026, 12, 31))
+    assert not trading_calendar.snapshot_calendar().is_known(D(2027, 1, 4))
 
 
 @pytest.mark.parametrize(
@@ -30,20 +33,20 @@ def test_coverage_ends_where_the_holiday_data_ends() -> None:
     ],
 )
 def test_sessions_match_the_exchange_calendar(day: dt.date, trading: bool) -> None:
-    assert trading_calendar.is_session(day) is trading
-    assert (trading_calendar.day_status(day, set()) is DayStatus.TRADING) is trading
+    assert trading_calendar.snapshot_calendar().is_session(day) is trading
+    assert (trading_calendar.snapshot_calendar().day_status(day, set()) is DayStatus.TRADING) is trading
 
 
 def test_past_coverage_the_bars_decide() -> None:
     monday, tuesday, wednesday = D(2027, 1, 4), D(2027, 1, 5), D(2027, 1, 6)
-    assert trading_calendar.day_status(monday, {monday}) is DayStatus.TRADING
-    assert trading_calendar.day_status(tuesday, {monday, wednesday}) is DayStatus.CLOSED_BY_SOURCE
-    assert trading_calendar.day_status(tuesday, {monday}) is DayStatus.UNKNOWN
-    assert trading_calendar.day_status(D(2027, 1, 2), set()) is DayStatus.CLOSED  # Saturday
+    assert trading_calendar.snapshot_calendar().day_status(monday, {monday}) is DayStatus.TRADING
+    assert trading_calendar.snapshot_calendar().day_status(tuesday, {monday, wednesday}) is DayStatus.CLOSED_BY_SOURCE
+    assert trading_calendar.snapshot_calendar().day_status(tuesday, {monday}) is DayStatus.UNKNOWN
+    assert trading_calendar.snapshot_calendar().day_status(D(2027, 1, 2), set()) is DayStatus.CLOSED  # Saturday
 
 
 def test_sessions_between_counts_a_known_year() -> None:
-    sessions = trading_calendar.sessions_between(D(2025, 1, 1), D(2025, 12, 31))
+    sessions = trading_calendar.snapshot_calendar().sessions_between(D(2025, 1, 1), D(2025, 12, 31))
     assert len(sessions) == 243
     assert sessions[0] == D(2025, 1, 2)
 
@@ -51,7 +54,7 @@ def test_sessions_between_counts_a_known_year() -> None:
 def test_the_snapshot_equals_the_installed_exchange_calendars() -> None:
     # If this fails after upgrading exchange_calendars: python -m sugars_dagster.trading_calendar
     fresh = trading_calendar.snapshot_from_exchange_calendars()
-    stored = trading_calendar._snapshot()
+    stored = json.loads(trading_calendar.SNAPSHOT.read_text())
     assert {key: stored[key] for key in ("first_session", "coverage_end", "closed_weekdays")} == {
         key: fresh[key] for key in ("first_session", "coverage_end", "closed_weekdays")
     }
@@ -64,7 +67,7 @@ def test_runs_do_not_need_pandas() -> None:
     script = (
         "import sys, datetime as dt\n"
         "from sugars_dagster import trading_calendar\n"
-        "assert trading_calendar.is_session(dt.date(2025, 12, 4))\n"
+        "assert trading_calendar.snapshot_calendar().is_session(dt.date(2025, 12, 4))\n"
         "print('pandas' in sys.modules, 'exchange_calendars' in sys.modules)\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

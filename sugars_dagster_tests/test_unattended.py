@@ -55,7 +55,7 @@ def expected_days() -> list[dt.date]:
         timezone=ZoneInfo("Asia/Shanghai"),
         history_start=dt.date.fromisoformat(SR_LISTING_DATE),
     )
-    return trading_calendar.sessions_between(first, last)
+    return trading_calendar.snapshot_calendar().sessions_between(first, last)
 
 
 def catchup_runs(home) -> list[dg.DagsterRun]:

@@ -4,13 +4,16 @@ import datetime as dt
 
 import dagster as dg
 
-from sugars_dagster import trading_calendar
 from sugars_dagster.assets.market_daily import market_daily
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_margin import ImportMarginConfig, build_import_margin
+from sugars_dagster.market_calendar import MarketCalendar
+from sugars_dagster.market_days import classify_window
 from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
 from sugars_dagster.quality import markdown_table
+from sugars_dagster.series import Series
+from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 
 PREVIEW_COLUMNS = ["record_date", "sugar_close", "landed_cost_in_quota", "landed_cost_out_of_quota", "margin_out_of_quota", "out_of_quota_window_open"]
@@ -25,7 +28,11 @@ PREVIEW_COLUMNS = ["record_date", "sugar_close", "landed_cost_in_quota", "landed
     pool=WAREHOUSE_POOL,
 )
 def sugar_import_margin(
-    context: dg.AssetExecutionContext, config: ImportMarginConfig, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    config: ImportMarginConfig,
+    warehouse: Warehouse,
+    source: MarketSource,
+    calendar: MarketCalendar,
 ) -> dg.MaterializeResult:
     """Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day."""
     with no_retry_for_lasting_errors():
@@ -34,7 +41,11 @@ def sugar_import_margin(
         first, last = days[0], days[-1]
         inputs = warehouse.read_market_daily(first, last)
         loaded = set(inputs["record_date"].to_list())
-        missing = [day for day in trading_calendar.sessions_between(first, last) if day not in loaded]
+        # The days market_daily should have, decided as market_daily decides them: by the
+        # calendar, and past it by the sugar bars.
+        bars = warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), first, dt.date.max)
+        window = classify_window(days, set(bars["trade_date"].to_list()), calendar.load(warehouse, source))
+        missing = [day for day in window.trading if day not in loaded]
         if missing:
             raise MissingDataError(
                 f"market_daily has no row for trading day(s) {', '.join(map(str, missing[:5]))}"

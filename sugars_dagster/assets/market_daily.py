@@ -11,8 +11,10 @@ from sugars_dagster import quality
 from sugars_dagster.quality import QualityLimits
 from sugars_dagster.assets.raw_series import raw_series_assets
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.errors import MissingDataError, QualityError
 from sugars_dagster.import_cost import ImportCostConfig
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
 from sugars_dagster.market_days import classify_window
 from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
@@ -69,7 +71,7 @@ class MarketDailyConfig(ImportCostConfig):
     partitions_def=market_day_partitions,
     # Any range of days loads in one run that reads each raw table once.
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=raw_series_assets,
+    deps=[mainland_trading_calendar, *raw_series_assets],
     group_name="market",
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
@@ -80,14 +82,19 @@ def market_daily(
     config: MarketDailyConfig,
     source: MarketSource,
     warehouse: Warehouse,
+    calendar: MarketCalendar,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """ZCE white sugar close and open with USD/CNY, BDI and the import-cost estimate, per trading day."""
     with no_retry_for_lasting_errors():
-        yield from _load_window(context, config, source, warehouse)
+        yield from _load_window(context, config, source, warehouse, calendar)
 
 
 def _load_window(
-    context: dg.AssetExecutionContext, config: MarketDailyConfig, source: MarketSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    config: MarketDailyConfig,
+    source: MarketSource,
+    warehouse: Warehouse,
+    calendar: MarketCalendar,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     check_requested_range(context.run.tags)
     days = window_days(context.partition_time_window)
@@ -102,7 +109,7 @@ def _load_window(
 
     # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
     sugar = read(Series.ZCE_SUGAR, first)
-    window = classify_window(days, set(sugar["trade_date"].to_list()))
+    window = classify_window(days, set(sugar["trade_date"].to_list()), calendar.load(warehouse, source))
     if window.trading and sugar.height == 0:
         raise MissingDataError(
             f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {', '.join(source.providers(Series.ZCE_SUGAR))} "

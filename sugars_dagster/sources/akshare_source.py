@@ -156,15 +156,35 @@ class AkshareSource(MarketSource):
         raw = call_with_retries(
             call,
             source=spec.contract.source,
-            settings=RetrySettings(
-                attempts=self.attempts,
-                timeout_seconds=self.timeout_seconds,
-                backoff_base_seconds=self.backoff_base_seconds,
-                backoff_max_seconds=self.backoff_max_seconds,
-            ),
+            settings=self._retry_settings(),
             on_retry=log.warning if log else lambda message: None,
         )
         return SeriesFrame(spec.contract.series, spec.provider, validate_frame(raw, spec.contract, first, last), synthetic=False)
+
+    def _retry_settings(self) -> RetrySettings:
+        return RetrySettings(
+            attempts=self.attempts,
+            timeout_seconds=self.timeout_seconds,
+            backoff_base_seconds=self.backoff_base_seconds,
+            backoff_max_seconds=self.backoff_max_seconds,
+        )
+
+    @property
+    def calendar_provider(self) -> str:
+        from sugars_dagster.sources.akshare_calendar import SINA_CALENDAR_PROVIDER
+
+        return SINA_CALENDAR_PROVIDER
+
+    @property
+    def calendar_source(self) -> str:
+        from sugars_dagster.sources.akshare_calendar import SINA_CALENDAR_SOURCE
+
+        return SINA_CALENDAR_SOURCE
+
+    def fetch_trading_days(self, today: dt.date, log: dg.DagsterLogManager | None = None) -> list[dt.date]:
+        from sugars_dagster.sources.akshare_calendar import fetch_sina_trade_dates
+
+        return fetch_sina_trade_dates(self._retry_settings(), log)
 
     def fetch(
         self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None

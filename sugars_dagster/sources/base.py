@@ -42,3 +42,18 @@ class MarketSource(dg.ConfigurableResource):
     ) -> SeriesFrame:
         """Rows of `series` dated within [first, last]."""
         raise NotImplementedError
+
+    @property
+    def calendar_provider(self) -> str:
+        """Who serves the trading calendar, as stored in `raw_trading_calendar.provider`."""
+        raise NotImplementedError
+
+    @property
+    def calendar_source(self) -> str:
+        """The calendar call, named in errors."""
+        raise NotImplementedError
+
+    def fetch_trading_days(self, today: dt.date, log: dg.DagsterLogManager | None = None) -> list[dt.date]:
+        """The mainland trading days the source lists, as received (whole years, the coming one
+        once announced); `trading_calendar.check_trading_days` judges them."""
+        raise NotImplementedError

@@ -3,14 +3,22 @@
 Nothing here is market data. Every value is a smooth deterministic function of its date (a few
 slow waves plus hashed day-to-day noise), so the value for a date never depends on the range
 asked for, and repeated runs give identical rows. Rows carry provider `demo-synthetic`.
+
+Its trading calendar is the shipped snapshot where that reaches, and past it a made-up one
+(New Year, a Spring Festival week, Labour Day, National Day week), or the closed days of a file.
+It lists the coming year from December on, as Sina does once the holidays are announced, and
+the sugar bars and the fixing follow it.
 """
 
 import datetime as dt
+import functools
 import math
 
 import dagster as dg
 import numpy as np
 import polars as pl
+
+from pydantic import Field
 
 from sugars_dagster import trading_calendar
 from sugars_dagster.series import SERIES_COLUMNS, Series
@@ -36,24 +44,51 @@ def _wave(ordinals: np.ndarray, period_days: float, phase: float) -> np.ndarray:
     return np.sin(2 * math.pi * ordinals / period_days + phase)
 
 
-def _publication_days(series: Series, first: dt.date, last: dt.date) -> list[dt.date]:
-    """SR and the SAFE fixing follow the ZCE calendar; BDI and ICE skip weekends and Christmas."""
+def made_up_holidays(year: int) -> frozenset[dt.date]:
+    """Synthetic mainland holidays for a year past the snapshot (weekdays only): 1 January, the
+    week of 12 February as Spring Festival, 1-5 May, 1-7 October. Not the real calendar."""
+    spring = dt.date(year, 2, 12) - dt.timedelta(days=dt.date(year, 2, 12).weekday())
+    days = {dt.date(year, 1, 1)} | {spring + dt.timedelta(days=offset) for offset in range(5)}
+    days |= {dt.date(year, 5, day) for day in range(1, 6)} | {dt.date(year, 10, day) for day in range(1, 8)}
+    return frozenset(day for day in days if day.weekday() < 5)
+
+
+@functools.cache
+def _holidays_file_days(path: str) -> frozenset[dt.date]:
+    return trading_calendar.read_closed_days_file(path)
+
+
+def demo_is_session(day: dt.date, holidays_file: str = "") -> bool:
+    """The demo's trading days: the snapshot's where it reaches, weekdays without the made-up
+    holidays (or the file's closed days) past it."""
+    snapshot = trading_calendar.snapshot_calendar()
+    if snapshot.is_known(day):
+        return snapshot.is_session(day)
+    if day.weekday() >= 5:
+        return False
+    closed = _holidays_file_days(holidays_file) if holidays_file else made_up_holidays(day.year)
+    return day not in closed
+
+
+def demo_calendar_horizon(today: dt.date) -> dt.date:
+    """The last day the demo's calendar lists: this year's end, next year's from December."""
+    return dt.date(today.year + (1 if today.month == 12 else 0), 12, 31)
+
+
+def _publication_days(series: Series, first: dt.date, last: dt.date, holidays_file: str = "") -> list[dt.date]:
+    """SR and the SAFE fixing follow the demo's trading calendar; BDI and ICE skip weekends and
+    Christmas."""
     days = [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
     weekdays = [day for day in days if day.weekday() < 5]
     if series in (Series.ZCE_SUGAR, Series.USD_CNY):
-        # Past the calendar's coverage the demo trades every weekday.
-        return [
-            day
-            for day in weekdays
-            if trading_calendar.is_session(day) or not trading_calendar.is_covered(day)
-        ]
+        return [day for day in weekdays if demo_is_session(day, holidays_file)]
     holidays = {(12, 25), (1, 1)} | ({(12, 26)} if series is Series.BDI else set())
     return [day for day in weekdays if (day.month, day.day) not in holidays]
 
 
-def synthetic_frame(series: Series, first: dt.date, last: dt.date) -> pl.DataFrame:
+def synthetic_frame(series: Series, first: dt.date, last: dt.date, holidays_file: str = "") -> pl.DataFrame:
     """The synthetic series in its canonical columns, for the publication days in [first, last]."""
-    days = _publication_days(series, first, last)
+    days = _publication_days(series, first, last, holidays_file)
     t = np.array([day.toordinal() for day in days], dtype=np.int64)
     salt = _SALT[series]
     if series is Series.ZCE_SUGAR:
@@ -98,8 +133,17 @@ def synthetic_frame(series: Series, first: dt.date, last: dt.date) -> pl.DataFra
     return frame.with_columns(pl.col(name).cast(pl.Int64) for name in integer_columns)
 
 
+DEMO_CALENDAR_PROVIDER = f"{DEMO_LABEL}:calendar"
+
+
 class DemoSource(MarketSource):
-    """Deterministic synthetic series on the real trading calendar. Not market data."""
+    """Deterministic synthetic series on the real trading calendar (made up past it). Not market data."""
+
+    holidays_file: str = Field(
+        default="",
+        description="closed days (one YYYY-MM-DD per line) for the years past the shipped calendar; "
+        "empty: the made-up holidays",
+    )
 
     @property
     def label(self) -> str:
@@ -115,7 +159,7 @@ class DemoSource(MarketSource):
     def fetch(
         self, series: Series, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None = None
     ) -> SeriesFrame:
-        frame = synthetic_frame(series, first, last)
+        frame = synthetic_frame(series, first, last, self.holidays_file)
         # The same contract checks as for real data, so the demo cannot drift into nonsense.
         contract = FrameContract(
             series=series,
@@ -124,3 +168,16 @@ class DemoSource(MarketSource):
             columns={column.name: column.name for column in SERIES_COLUMNS[series]},
         )
         return SeriesFrame(series, DEMO_LABEL, validate_frame(frame, contract, first, last), synthetic=True)
+
+    @property
+    def calendar_provider(self) -> str:
+        return DEMO_CALENDAR_PROVIDER
+
+    @property
+    def calendar_source(self) -> str:
+        return f"{DEMO_LABEL} trading calendar"
+
+    def fetch_trading_days(self, today: dt.date, log: dg.DagsterLogManager | None = None) -> list[dt.date]:
+        first, last = trading_calendar.CHECKED_FROM, demo_calendar_horizon(today)
+        days = (first + dt.timedelta(days=offset) for offset in range((last - first).days + 1))
+        return [day for day in days if demo_is_session(day, self.holidays_file)]

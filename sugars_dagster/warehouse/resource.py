@@ -24,6 +24,7 @@ from sugars_dagster.warehouse.tables import (
     RAW_TABLES,
     market_daily,
     metadata,
+    raw_trading_calendar,
     sugar_import_margin,
 )
 from sugars_dagster.warehouse.window_write import WriteCounts, replace_window
@@ -109,7 +110,7 @@ class Warehouse(dg.ConfigurableResource):
             with self._writing() as conn:
                 metadata.create_all(conn, checkfirst=True)
         inspector = sa.inspect(engine)
-        for table in [*RAW_TABLES.values(), sugar_import_margin]:
+        for table in [*RAW_TABLES.values(), raw_trading_calendar, sugar_import_margin]:
             check_existing_table(
                 inspector,
                 table,
@@ -144,6 +145,32 @@ class Warehouse(dg.ConfigurableResource):
                 compared={column.name: column.decimals for column in SERIES_COLUMNS[fetched.series]},
                 stamp={"loaded_at": now, "run_id": run_id},
             )
+
+    def land_trading_days(self, provider: str, days: Sequence[dt.date], run_id: str, now: dt.datetime) -> dict[str, int]:
+        """Replace the provider's landed calendar with `days` (checked by the caller), in one
+        transaction; returns the days added and removed."""
+        self.prepare()
+        table = raw_trading_calendar
+        with self._writing() as conn:
+            stored = set(conn.execute(sa.select(table.c.trade_date).where(table.c.provider == provider)).scalars())
+            received = set(days)
+            added, removed = sorted(received - stored), sorted(stored - received)
+            if removed:
+                conn.execute(sa.delete(table).where(table.c.provider == provider, table.c.trade_date.in_(removed)))
+            if added:
+                conn.execute(
+                    sa.insert(table),
+                    [{"provider": provider, "trade_date": day, "loaded_at": now, "run_id": run_id} for day in added],
+                )
+        return {"days_added": len(added), "days_removed": len(removed), "days_unchanged": len(received & stored)}
+
+    def read_trading_days(self, provider: str) -> list[dt.date]:
+        """The provider's landed trading days, oldest first (empty before its first landing)."""
+        self.prepare()
+        table = raw_trading_calendar
+        query = sa.select(table.c.trade_date).where(table.c.provider == provider).order_by(table.c.trade_date)
+        with self.engine().connect() as conn:
+            return list(conn.execute(query).scalars())
 
     def read_series(
         self, series: Series, providers: Sequence[str], first: dt.date, last: dt.date

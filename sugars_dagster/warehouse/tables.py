@@ -132,3 +132,14 @@ def _raw_table(series: Series) -> sa.Table:
 
 
 RAW_TABLES: dict[Series, sa.Table] = {series: _raw_table(series) for series in Series}
+
+
+# The mainland trading calendar as landed from its source: one row per trading day, whole years.
+raw_trading_calendar = sa.Table(
+    "raw_trading_calendar",
+    metadata,
+    sa.Column("provider", sa.String(80), primary_key=True, comment="source and call that served the row"),
+    sa.Column("trade_date", sa.Date, primary_key=True, comment="a mainland trading day"),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False, comment="when the row was landed (UTC)"),
+    sa.Column("run_id", sa.String(64), nullable=False, comment="Dagster run that landed the row"),
+)
