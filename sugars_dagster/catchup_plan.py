@@ -2,11 +2,20 @@
 
 Pure functions: the catch-up sensor gathers what it sees (expected trading days, days loaded,
 days in flight, its cursor) and asks `plan_catchup` what to request.
+
+Everything here is bounded, because the sensor runs unattended for years: a delay is capped
+before it grows, an attempt counter stops counting, and a cursor that cannot be read (an older
+format, a hand edit) is reset with a warning instead of failing every tick.
 """
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
+from typing import Any
+
+# Past this many tries a day's count stops growing; the delay reached the ceiling long before.
+MAX_ATTEMPTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -34,16 +43,50 @@ class CatchupState:
         )
 
     @classmethod
-    def from_cursor(cls, cursor: str | None) -> "CatchupState":
+    def from_cursor(cls, cursor: str | None, now: dt.datetime, ceiling: dt.timedelta) -> tuple["CatchupState", list[str]]:
+        """The state a cursor holds, and a warning for each part of it that had to be dropped.
+
+        A retry time further away than `ceiling` (a hand edit, a changed setting) is brought
+        back to `now + ceiling`, so no cursor can hold a day out of the catch-up for longer.
+        """
         if not cursor:
-            return cls()
-        entries = json.loads(cursor).get("backoff", {})
-        return cls(
-            {
-                dt.date.fromisoformat(day): Backoff(entry["attempts"], dt.datetime.fromisoformat(entry["next_try"]))
-                for day, entry in entries.items()
-            }
-        )
+            return cls(), []
+        try:
+            entries = json.loads(cursor)["backoff"]
+            if not isinstance(entries, dict):
+                raise TypeError(f"'backoff' is a {type(entries).__name__}, not an object")
+        except (ValueError, KeyError, TypeError) as error:
+            return cls(), [f"unreadable catch-up cursor reset ({type(error).__name__}: {error}): {cursor[:200]!r}"]
+        latest = _add(now, ceiling)
+        backoff: dict[dt.date, Backoff] = {}
+        warnings: list[str] = []
+        for day, entry in entries.items():
+            try:
+                parsed_day, parsed = _entry(day, entry)
+            except (ValueError, KeyError, TypeError, OverflowError) as error:
+                warnings.append(f"catch-up cursor entry {day!r} dropped ({type(error).__name__}: {error})")
+                continue
+            backoff[parsed_day] = Backoff(parsed.attempts, min(parsed.next_try, latest))
+        return cls(backoff), warnings
+
+
+def _entry(day: Any, entry: Any) -> tuple[dt.date, Backoff]:
+    parsed_day = dt.date.fromisoformat(day)
+    attempts = entry["attempts"]
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= MAX_ATTEMPTS:
+        raise ValueError(f"attempts {attempts!r} is not a whole number from 1 to {MAX_ATTEMPTS}")
+    next_try = dt.datetime.fromisoformat(entry["next_try"])
+    if next_try.tzinfo is None:
+        raise ValueError(f"next_try {entry['next_try']!r} has no time zone")
+    return parsed_day, Backoff(attempts, next_try.astimezone(dt.UTC))
+
+
+def _add(moment: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    """`moment + delta`, saturating at the largest datetime instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -58,8 +101,14 @@ class CatchupPlan:
 
 
 def retry_delay(attempts: int, base: dt.timedelta, ceiling: dt.timedelta) -> dt.timedelta:
-    """Wait before the next try of a day requested `attempts` times: base, 2x, 4x ... ceiling."""
-    return min(ceiling, base * 2 ** (attempts - 1))
+    """Wait before the next try of a day requested `attempts` times: base, 2x, 4x ... ceiling.
+
+    The doubling stops once it reaches the ceiling, so no attempt count can overflow it.
+    """
+    if base >= ceiling:
+        return ceiling
+    doublings_to_ceiling = math.ceil(math.log2(ceiling / base))
+    return min(ceiling, base * 2 ** min(max(attempts - 1, 0), doublings_to_ceiling))
 
 
 def _contiguous(ready: set[dt.date], expected: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -78,6 +127,18 @@ def _contiguous(ready: set[dt.date], expected: list[dt.date]) -> list[tuple[dt.d
     if start is not None:
         ranges.append((start, previous))  # type: ignore[arg-type]
     return ranges
+
+
+def runs_for(ready: set[dt.date], expected: list[dt.date], backoff: dict[dt.date, Backoff]) -> list[tuple[dt.date, dt.date]]:
+    """The runs that load the ready days, newest first.
+
+    Days never tried go in one run per gap. A day that has failed before goes alone: when a
+    gap's run fails, its days come back one run each, so the days that can load do at the next
+    try, and the one that cannot holds back no other.
+    """
+    fresh = {day for day in ready if day not in backoff}
+    retried = [(day, day) for day in ready if day in backoff]
+    return sorted(_contiguous(fresh, expected) + retried, reverse=True)
 
 
 def plan_catchup(
@@ -100,16 +161,16 @@ def plan_catchup(
     waiting = {day: backoff[day] for day in missing if day not in in_flight and day in backoff and now < backoff[day].next_try}
     ready = {day for day in missing if day not in in_flight and day not in waiting}
 
-    ranges = sorted(_contiguous(ready, expected), reverse=True)  # the newest gap matters most
+    ranges = runs_for(ready, expected, backoff)  # the newest gap matters most
     requested, deferred = ranges[:max_runs], ranges[max_runs:]
     attempts: dict[tuple[dt.date, dt.date], int] = {}
     for first, last in requested:
         days = [day for day in ready if first <= day <= last]
-        attempt = 1 + max((backoff[day].attempts for day in days if day in backoff), default=0)
+        attempt = min(MAX_ATTEMPTS, 1 + max((backoff[day].attempts for day in days if day in backoff), default=0))
         attempts[(first, last)] = attempt
         for day in days:
-            tries = backoff[day].attempts + 1 if day in backoff else 1
-            backoff[day] = Backoff(tries, now + retry_delay(tries, retry_base, retry_ceiling))
+            tries = min(MAX_ATTEMPTS, backoff[day].attempts + 1) if day in backoff else 1
+            backoff[day] = Backoff(tries, _add(now, retry_delay(tries, retry_base, retry_ceiling)))
     return CatchupPlan(
         ranges=requested,
         attempts=attempts,
@@ -137,5 +198,8 @@ def catchup_window(
     last = local_now.date() - dt.timedelta(days=1)
     if local_now < dt.datetime.combine(local_now.date(), schedule_time, timezone) + grace:
         last -= dt.timedelta(days=1)
-    first = history_start if lookback_days == 0 else local_now.date() - dt.timedelta(days=lookback_days)
+    if lookback_days == 0 or lookback_days >= (local_now.date() - history_start).days:
+        first = history_start
+    else:
+        first = local_now.date() - dt.timedelta(days=lookback_days)
     return max(first, history_start), last

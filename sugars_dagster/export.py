@@ -62,10 +62,14 @@ class ExportTarget(dg.ConfigurableResource):
         return pl.read_parquet(io.BytesIO(fs.cat_file(path)))
 
 
+# A century: past it a cutoff date would leave the calendar's range.
+MAX_RETENTION_DAYS = 36_500
+
+
 class Retention(dg.ConfigurableResource):
     """How many market days the warehouse keeps (SUGARS_RETENTION_DAYS); 0 keeps everything."""
 
-    days: int = Field(default=0, ge=0, description="days kept in the warehouse; 0 = all")
+    days: int = Field(default=0, ge=0, le=MAX_RETENTION_DAYS, description="days kept in the warehouse; 0 = all")
 
     def cutoff(self, today: dt.date) -> dt.date | None:
         """The oldest day kept, or None when retention is off."""

@@ -6,17 +6,20 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from sugars_dagster import clock
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.definitions import defs
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.resources import alerter_from_env
 from sugars_dagster.sensors.failure_alerts import error_summary, market_daily_failure_alert_sensor
 from sugars_dagster.sensors.freshness import expected_newest_day
+from sugars_dagster.trading_calendar import snapshot_calendar
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.alert_inbox import alert_inbox
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.runs import run_graph
+
+pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -107,19 +110,19 @@ def test_error_summary_is_the_innermost_cause_without_module_path() -> None:
     ],
 )
 def test_which_day_must_be_loaded_by_nine(local: dt.datetime, expected: dt.date | None) -> None:
-    assert expected_newest_day(local.replace(tzinfo=SHANGHAI)) == expected
+    assert expected_newest_day(local.replace(tzinfo=SHANGHAI), snapshot_calendar()) == expected
 
 
-def test_freshness_alarm_fires_once_a_day_when_yesterday_is_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_freshness_alarm_fires_once_a_day_when_yesterday_is_missing(instance, sqlite_warehouse, move_clock) -> None:
     sensor = defs.resolve_sensor_def("market_daily_freshness_sensor")
     assert run_graph(DemoSource(), sqlite_warehouse, instance, partition="2025-12-03").success
     cursor = None
 
     def tick(local: dt.datetime, alerter: Alerter):
         nonlocal cursor
-        monkeypatch.setattr(clock, "now", lambda: local.replace(tzinfo=SHANGHAI).astimezone(dt.UTC))
+        move_clock(local)
         context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"warehouse": sqlite_warehouse, "alerter": alerter}
+            instance=instance, cursor=cursor, resources={"warehouse": sqlite_warehouse, "alerter": alerter, "source": DemoSource(), "calendar": MarketCalendar()}
         )
         result = sensor.evaluate_tick(context)
         cursor = result.cursor

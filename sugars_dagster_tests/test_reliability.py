@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import ScheduleInstigatorData, TickStatus
 
-from sugars_dagster import clock, trading_calendar
+from sugars_dagster import trading_calendar
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.catchup_plan import catchup_window
 from sugars_dagster.definitions import defs
@@ -124,7 +124,7 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
         newest_tick = last_tick(dt.datetime.now(dt.UTC))
         newest_day = newest_tick.date() - dt.timedelta(days=1)
         first = newest_day - dt.timedelta(days=21)
-        missed = trading_calendar.sessions_between(first, newest_day)[-3:]
+        missed = trading_calendar.snapshot_calendar().sessions_between(first, newest_day)[-3:]
         outage_began = dt.datetime.combine(missed[0] + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI) - dt.timedelta(hours=1)
         before = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{missed[0] - dt.timedelta(days=1)}")
         assert before.returncode == 0, before.stderr[-3000:]
@@ -140,7 +140,7 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
         assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
 
         topology.start_daemon()  # back after the outage: the scheduler and the sensor at once
-        expected = trading_calendar.sessions_between(first, newest_day)
+        expected = trading_calendar.snapshot_calendar().sessions_between(first, newest_day)
         wait_for(lambda: sorted(topology.warehouse.market_daily_dates(first, newest_day)) == expected, 300, "the missed days to load")
         with topology.instance() as instance:
             wait_for(
@@ -249,7 +249,7 @@ def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_p
             blocked.release()
 
             # Dagster's run retry (the run died; no step failed) loads the days again.
-            wait_for(lambda: warehouse.market_daily_dates(first, last) == set(trading_calendar.sessions_between(first, last)), 300, "the rerun")
+            wait_for(lambda: warehouse.market_daily_dates(first, last) == set(trading_calendar.snapshot_calendar().sessions_between(first, last)), 300, "the rerun")
             [rerun] = [other for other in range_runs() if other.run_id != run.run_id]
             assert rerun.tags["dagster/parent_run_id"] == run.run_id
             wait_for(lambda: instance.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS, 120, "the rerun to finish")
@@ -300,7 +300,7 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
     assert finished.status == dg.DagsterRunStatus.SUCCESS
     assert retry.step_key == "market_daily" and "OperationalError" in str(retry.dagster_event.event_specific_data.error)
     assert all(runs == [run.run_id] for runs in loads.values()), loads
-    assert sorted(got["record_date"].to_list()) == trading_calendar.sessions_between(first, last)
+    assert sorted(got["record_date"].to_list()) == trading_calendar.snapshot_calendar().sessions_between(first, last)
     assert got.rows() == clean_run_values(tmp_path, first, last)
 
 
@@ -336,7 +336,7 @@ def test_9_a_host_and_a_storage_database_outside_shanghai_and_utc_keep_partition
         window = catchup_window(
             now, lookback_days=7, grace=dt.timedelta(minutes=60), schedule_time=NIGHTLY_LOAD_TIME, timezone=SHANGHAI, history_start=D(2006, 1, 6)
         )
-        expected = trading_calendar.sessions_between(*window)
+        expected = trading_calendar.snapshot_calendar().sessions_between(*window)
         wait_for(lambda: sorted(topology.warehouse.market_daily_dates(*window)) == expected, 240, "the sensor to load the window")
         with topology.instance() as instance:
             wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "the runs to finish")
@@ -375,7 +375,7 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
         assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
         # Everything in the sensor's window is loaded except one trading day.
         newest = last_tick(dt.datetime.now(dt.UTC)).date() - dt.timedelta(days=2)
-        day = trading_calendar.sessions_between(today - dt.timedelta(days=60), today - dt.timedelta(days=30))[-1]
+        day = trading_calendar.snapshot_calendar().sessions_between(today - dt.timedelta(days=60), today - dt.timedelta(days=30))[-1]
         for first, last in ((today - dt.timedelta(days=400), day - dt.timedelta(days=1)), (day + dt.timedelta(days=1), newest)):
             loaded = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{last}")
             assert loaded.returncode == 0, loaded.stderr[-3000:]
@@ -481,7 +481,7 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
                 dt.datetime.now(dt.UTC), lookback_days=7, grace=dt.timedelta(minutes=60), schedule_time=moved.time(),
                 timezone=SHANGHAI, history_start=D(2006, 1, 6),
             )
-            expected = trading_calendar.sessions_between(window[0], max(window[1], day))
+            expected = trading_calendar.snapshot_calendar().sessions_between(window[0], max(window[1], day))
             wait_for(lambda: sorted(topology.warehouse.market_daily_dates(window[0], max(window[1], day))) == expected, 240, "the window to load")
             wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "every run to finish")
             time.sleep(10)  # two more sensor ticks and scheduler passes
@@ -493,7 +493,7 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
     assert [tick.status for tick in ticks] == [TickStatus.SKIPPED]  # no tick ran again after the toggle or reload
     assert [run.tags["dagster/partition"] for run in runs if "dagster/schedule_name" in run.tags] == [str(day)]
-    assert ranged == trading_calendar.sessions_between(first, last)
+    assert ranged == trading_calendar.snapshot_calendar().sessions_between(first, last)
     assert all(len(loads.get(each, [])) == 1 for each in expected), loads  # no gaps, no reruns
     if day in expected:
         assert loads[day] == [next(run.run_id for run in runs if "dagster/schedule_name" in run.tags)]
@@ -535,7 +535,7 @@ def test_11_a_90_day_cli_backfill_with_the_daemon_killed_midway_loads_each_day_o
 
     assert statuses == {dg.DagsterRunStatus.SUCCESS}
     assert sorted(loads) == _days(first, last) and all(len(runs) == 1 for runs in loads.values())
-    assert loaded == trading_calendar.sessions_between(first, last)
+    assert loaded == trading_calendar.snapshot_calendar().sessions_between(first, last)
 
 
 # What the UI's "Launch backfill" sends for the graph up to market_daily.
@@ -578,7 +578,7 @@ def test_11_a_90_day_ui_backfill_with_the_daemon_killed_midway_completes_after_r
     ranged = [run for run in runs if run.tags.get("dagster/asset_partition_range_start")]
     assert [(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) for run in ranged] == [(str(first), str(last))]
     assert sorted(loads) == _days(first, last) and all(len(day_runs) == 1 for day_runs in loads.values())
-    assert loaded == trading_calendar.sessions_between(first, last)
+    assert loaded == trading_calendar.snapshot_calendar().sessions_between(first, last)
 
 
 # 4 -------------------------------------------------------------------------------------------
@@ -729,7 +729,7 @@ def test_7_malformed_frames_are_stopped_before_writing_naming_source_and_field(
 
 
 def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_freshness_alarm(
-    sqlite_warehouse: Warehouse, instance, monkeypatch
+    sqlite_warehouse: Warehouse, instance, move_clock
 ) -> None:
     """A trading day with no bar yet → not marked done; retried; the freshness alarm fires after its deadline."""
     catchup = defs.resolve_sensor_def("market_daily_catchup_sensor")
@@ -744,17 +744,24 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
     assert status["2025-12-04"] != dg.AssetPartitionStatus.MATERIALIZED
 
     from sugars_dagster.export import Retention
+    from sugars_dagster.market_calendar import MarketCalendar
     from sugars_dagster.sensors.catchup import CatchupPolicy
 
     cursors: dict[str, str | None] = {"catchup": None, "freshness": None}
 
     def tick(sensor, name: str, local: dt.datetime, **resources):
-        monkeypatch.setattr(clock, "now", lambda: local.replace(tzinfo=SHANGHAI).astimezone(dt.UTC))
+        move_clock(local)
         result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursors[name], resources=resources))
         cursors[name] = result.cursor
         return result
 
-    catchup_resources = {"catchup": CatchupPolicy(), "warehouse": sqlite_warehouse, "source": DemoSource(), "retention": Retention()}
+    catchup_resources = {
+        "catchup": CatchupPolicy(),
+        "warehouse": sqlite_warehouse,
+        "source": DemoSource(),
+        "retention": Retention(),
+        "calendar": MarketCalendar(),
+    }
     keys = []
     for minutes in (0, 10, 20, 40, 50):  # the requested runs keep failing: nothing loads the day
         requested = tick(catchup, "catchup", dt.datetime(2025, 12, 5, 4, 0) + dt.timedelta(minutes=minutes), **catchup_resources)
@@ -769,8 +776,8 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
 
     with alert_inbox() as inbox:
         alerter = Alerter(urls=inbox.url)
-        before = tick(freshness, "freshness", dt.datetime(2025, 12, 5, 8, 55), warehouse=sqlite_warehouse, alerter=alerter)
-        after = tick(freshness, "freshness", dt.datetime(2025, 12, 5, 9, 1), warehouse=sqlite_warehouse, alerter=alerter)
+        before = tick(freshness, "freshness", dt.datetime(2025, 12, 5, 8, 55), warehouse=sqlite_warehouse, alerter=alerter, source=DemoSource(), calendar=MarketCalendar())
+        after = tick(freshness, "freshness", dt.datetime(2025, 12, 5, 9, 1), warehouse=sqlite_warehouse, alerter=alerter, source=DemoSource(), calendar=MarketCalendar())
     assert before.skip_message.startswith("nothing due")
     assert after.skip_message.endswith("alert sent")
     [message] = inbox.messages

@@ -17,16 +17,18 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData, TickStatus
 from pydantic import Field
 
-from sugars_dagster import clock, trading_calendar
+from sugars_dagster import clock
 from sugars_dagster.export import Retention
 from sugars_dagster.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
 from sugars_dagster.jobs import market_daily_job
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
+from sugars_dagster.sensors.alert_ledger import run_days
 from sugars_dagster.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
 from sugars_dagster.series import Series
 from sugars_dagster.settings import int_setting
 from sugars_dagster.sources.base import MarketSource
-from sugars_dagster.trading_calendar import DayStatus
+from sugars_dagster.trading_calendar import DayStatus, TradingCalendar
 from sugars_dagster.warehouse.resource import Warehouse
 
 MARKET_DAILY = dg.AssetKey("market_daily")
@@ -42,22 +44,30 @@ SHANGHAI = ZoneInfo(MARKET_TIMEZONE)
 
 # How often the daemon evaluates the sensor; fixed when the code location loads.
 CATCHUP_INTERVAL_SECONDS = int_setting(
-    os.environ, "SUGARS_CATCHUP_INTERVAL_SECONDS", 120, 5, "the seconds between catch-up sensor ticks"
+    os.environ, "SUGARS_CATCHUP_INTERVAL_SECONDS", 120, 5, 86_400, "the seconds between catch-up sensor ticks"
 )
+
+# Twenty years: the whole history since SR's listing fits, and a window this long still takes
+# well under a second to check.
+MAX_LOOKBACK_DAYS = 7_305
 
 
 class CatchupPolicy(dg.ConfigurableResource):
     """How far back the catch-up sensor looks and how it paces retries."""
 
-    lookback_days: int = Field(default=30, ge=0, description="days checked back from yesterday; 0 = all history")
+    lookback_days: int = Field(
+        default=30, ge=0, le=MAX_LOOKBACK_DAYS, description="days checked back from yesterday; 0 = all history"
+    )
     grace_minutes: int = Field(
         default=60, ge=0, le=1200, description="minutes after the 02:00 schedule before yesterday counts"
     )
     max_runs_per_tick: int = Field(default=5, ge=1, le=100, description="runs (gaps) requested per tick at most")
     retry_minutes: int = Field(
-        default=15, ge=1, description="first wait before a failed day is tried again; doubles per attempt"
+        default=15, ge=1, le=1440, description="first wait before a failed day is tried again; doubles per attempt"
     )
-    retry_ceiling_hours: int = Field(default=24, ge=1, description="longest wait between tries of a failing day")
+    retry_ceiling_hours: int = Field(
+        default=24, ge=1, le=168, description="longest wait between tries of a failing day"
+    )
 
 
 def _days(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -84,10 +94,8 @@ def days_in_flight(
             continue
         if run.asset_selection is None and run.job_name != market_daily_job.name:
             continue
-        single = run.tags.get("dagster/partition")
-        start, end = run.tags.get(RANGE_START_TAG, single), run.tags.get(RANGE_END_TAG, single)
-        if start and end:
-            flying |= {day for day in _days(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) if first <= day <= last}
+        # Unreadable tags (a hand-made run) hold no day rather than stopping the sensor.
+        flying |= {day for day in run_days(run.tags) if first <= day <= last}
     return flying
 
 
@@ -145,7 +153,7 @@ def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) ->
     minimum_interval_seconds=CATCHUP_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Loads trading days missing from market_daily (in Dagster or in the warehouse), "
-    "one run per gap, retrying failing days at growing intervals.",
+    "one run per gap, retrying failing days one run each at growing intervals.",
 )
 def market_daily_catchup_sensor(
     context: dg.SensorEvaluationContext,
@@ -153,8 +161,43 @@ def market_daily_catchup_sensor(
     warehouse: Warehouse,
     source: MarketSource,
     retention: Retention,
+    calendar: MarketCalendar,
 ) -> dg.SensorResult:
     now = clock.now()
+    try:
+        return _evaluate(context, now, catchup, warehouse, source, retention, calendar)
+    except Exception as error:
+        # A tick must never fail: one that cannot look (warehouse down, a bad closed-days file)
+        # says why, keeps its cursor and looks again at the next tick.
+        context.log.warning(f"catch-up could not check: {type(error).__name__}: {error}")
+        return dg.SensorResult(
+            skip_reason=f"could not check at {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai "
+            f"({type(error).__name__}: {error}); trying again next tick",
+            cursor=context.cursor,
+        )
+
+
+def _expected_days(
+    first: dt.date, last: dt.date, warehouse: Warehouse, source: MarketSource, calendar: TradingCalendar
+) -> list[dt.date]:
+    """Trading days in [first, last]; past the calendar's coverage the sugar bars decide which
+    weekdays traded, and a weekday nothing decides yet counts (its run explains why it fails)."""
+    bar_dates: set[dt.date] = set()
+    if last > calendar.known_through:
+        since = max(first, calendar.known_through)
+        bar_dates = set(warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), since, dt.date.max)["trade_date"])
+    return [day for day in _days(first, last) if calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)]
+
+
+def _evaluate(
+    context: dg.SensorEvaluationContext,
+    now: dt.datetime,
+    catchup: CatchupPolicy,
+    warehouse: Warehouse,
+    source: MarketSource,
+    retention: Retention,
+    market_calendar: MarketCalendar,
+) -> dg.SensorResult:
     first, last = catchup_window(
         now,
         lookback_days=catchup.lookback_days,
@@ -166,17 +209,14 @@ def market_daily_catchup_sensor(
     # Days that retention removes on purpose are not missing.
     kept_from = retention.cutoff(now.astimezone(SHANGHAI).date())
     first = max(first, kept_from) if kept_from else first
+    retry_ceiling = dt.timedelta(hours=catchup.retry_ceiling_hours)
+    state, cursor_warnings = CatchupState.from_cursor(context.cursor, now, retry_ceiling)
+    for warning in cursor_warnings:
+        context.log.warning(warning)
     if last < first:
-        return dg.SensorResult(skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=context.cursor)
+        return dg.SensorResult(skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=state.to_cursor())
 
-    # Past the calendar's coverage the sugar bars decide which weekdays traded.
-    sugar_bars = warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), first, dt.date.max)
-    bar_dates = set(sugar_bars["trade_date"])
-    expected = [
-        day
-        for day in _days(first, last)
-        if trading_calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)
-    ]
+    expected = _expected_days(first, last, warehouse, source, market_calendar.load(warehouse, source))
     # None until the asset's first materialization.
     statuses = (
         context.instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], market_day_partitions)
@@ -198,10 +238,10 @@ def market_daily_catchup_sensor(
         expected=expected,
         loaded=loaded,
         in_flight=in_flight,
-        state=CatchupState.from_cursor(context.cursor),
+        state=state,
         max_runs=catchup.max_runs_per_tick,
         retry_base=dt.timedelta(minutes=catchup.retry_minutes),
-        retry_ceiling=dt.timedelta(hours=catchup.retry_ceiling_hours),
+        retry_ceiling=retry_ceiling,
     )
     if not plan.ranges:
         return dg.SensorResult(skip_reason=_skip_message(plan, expected, first), cursor=plan.state.to_cursor())

@@ -5,9 +5,11 @@ import re
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
+from sugars_dagster import clock
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.errors import SugarsError
 from sugars_dagster.partitions import RANGE_END_TAG, RANGE_START_TAG
+from sugars_dagster.sensors.alert_ledger import alerted_days, mark_alerted, run_days
 
 WILL_RETRY_TAG = "dagster/will_retry"
 _OUR_ERRORS = f"{SugarsError.__module__}."
@@ -57,7 +59,8 @@ def failure_alert(
     default_status=dg.DefaultSensorStatus.RUNNING,
     # Runs launched from the CLI carry their own code origin; watch every run of the instance.
     monitor_all_code_locations=True,
-    description="Sends one alert per failed run (not per retry attempt) to SUGARS_ALERT_URLS.",
+    description="Sends one alert per failed run to SUGARS_ALERT_URLS, not per retry attempt, and not "
+    "again for days an earlier alert reported that have not loaded since.",
 )
 def market_daily_failure_alert_sensor(context: dg.RunFailureSensorContext, alerter: Alerter) -> None:
     run = context.dagster_run
@@ -67,10 +70,19 @@ def market_daily_failure_alert_sensor(context: dg.RunFailureSensorContext, alert
     if not alerter.enabled:
         context.log.info(f"run {run.run_id} failed; alerts are off (SUGARS_ALERT_URLS is empty)")
         return
+    days = run_days(run.tags)
+    reported = alerted_days(context.instance, days, clock.now()) if days else {}
+    if days and set(days) <= set(reported):
+        context.log.info(
+            f"run {run.run_id} failed for days already reported (run {sorted(set(reported.values()))[0]}) "
+            "that have not loaded since; no new alert"
+        )
+        return
     step_failures = [
         (event.step_key or "?", error_summary(event.step_failure_data.error))
         for event in context.get_step_failure_events()
     ]
     title, body = failure_alert(run, step_failures, context.failure_event.message or "", alerter.run_link(run.run_id))
     alerter.send(title, body)
+    mark_alerted(context.instance, run.run_id)
     context.log.info(f"alert sent for run {run.run_id}")
