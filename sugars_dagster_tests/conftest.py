@@ -1,11 +1,15 @@
+import datetime as dt
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+import time_machine
+from hypothesis import settings as hypothesis_settings
 
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.pg import create_database, drop_database
@@ -24,6 +28,54 @@ def _is_local(address: object) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# Time is an input: `SUGARS_TEST_CLOCK=2027-01-01T01:00 scripts/test -m clock` runs the tests
+# marked `clock` (schedules, sensors, freshness, partitions, the calendar) as if the machine's
+# clock read that moment (naive: Asia/Shanghai), ticking on from there; each test still sets the
+# moments it is about. CI runs them at several such clocks (.ci/clocks).
+AMBIENT_CLOCK_ENV = "SUGARS_TEST_CLOCK"
+
+# Property-based tests: a full run by default, a lighter one for each clock of the matrix.
+hypothesis_settings.register_profile("default", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("clock-matrix", max_examples=15, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _as_moment(value: str | dt.datetime) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def ambient_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    raw = os.environ.get(AMBIENT_CLOCK_ENV, "").strip()
+    if not raw or request.node.get_closest_marker("clock") is None:
+        yield
+        return
+    with time_machine.travel(_as_moment(raw), tick=True):
+        yield
+
+
+@pytest.fixture
+def move_clock() -> Iterator[Callable[[str | dt.datetime], dt.datetime]]:
+    """`move_clock(moment)` stops Python's and Dagster's clocks at `moment` (naive: Asia/Shanghai)
+    until the next call or the end of the test; returns the moment, aware."""
+    travels: list[time_machine.travel] = []
+
+    def move(value: str | dt.datetime) -> dt.datetime:
+        moment = _as_moment(value)
+        while travels:
+            travels.pop().stop()
+        travel = time_machine.travel(moment, tick=False)
+        travel.start()
+        travels.append(travel)
+        return moment
+
+    yield move
+    while travels:
+        travels.pop().stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,3 +1,4 @@
+import pytest
 """Parquet backups and warehouse retention."""
 
 import datetime as dt
@@ -6,10 +7,12 @@ from zoneinfo import ZoneInfo
 import fsspec
 import polars as pl
 
-from sugars_dagster import clock, trading_calendar
+from sugars_dagster import trading_calendar
 from sugars_dagster.export import ExportTarget, Retention
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
+
+pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 from sugars_dagster_tests.runs import failure_text, run_graph
 
 D = dt.date
@@ -46,7 +49,7 @@ def test_a_range_writes_one_file_per_trading_day_and_none_for_closed_days(sqlite
     assert result.success, failure_text(result)
     for day in (D(2025, 9, 29) + dt.timedelta(days=offset) for offset in range(12)):
         filesystem, path = fsspec.core.url_to_fs(export.path("market_daily", day))
-        if trading_calendar.is_session(day):  # 09-29, 09-30, 10-09, 10-10
+        if trading_calendar.snapshot_calendar().is_session(day):  # 09-29, 09-30, 10-09, 10-10
             assert export.read_day("market_daily", day)["record_date"].to_list() == [day]
         else:
             assert not filesystem.exists(path)
@@ -63,18 +66,18 @@ def test_a_backup_of_a_day_that_no_longer_has_rows_is_removed(sqlite_warehouse: 
 
 
 def test_retention_keeps_exactly_the_last_n_days_and_leaves_backups_alone(
-    sqlite_warehouse: Warehouse, instance, tmp_path, monkeypatch
+    sqlite_warehouse: Warehouse, instance, tmp_path, move_clock
 ) -> None:
     export = ExportTarget(url=str(tmp_path / "backups"))
     assert run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-11-17", "2025-12-04"), export=export).success
     files_before = sorted(path.name for path in (tmp_path / "backups").rglob("*.parquet"))
 
     # On 2025-12-05 (Shanghai), keeping 10 days keeps 2025-11-26 .. 2025-12-05.
-    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2025, 12, 5, 4, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    move_clock(dt.datetime(2025, 12, 5, 4, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     result = run_graph(DemoSource(), sqlite_warehouse, instance, partition="2025-12-04", export=export, retention=Retention(days=10))
     assert result.success, failure_text(result)
     kept = sqlite_warehouse.read_market_daily(D(2000, 1, 1), D(2100, 1, 1))["record_date"].to_list()
-    assert kept == trading_calendar.sessions_between(D(2025, 11, 26), D(2025, 12, 4))
+    assert kept == trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 26), D(2025, 12, 4))
     margins = sqlite_warehouse.read_import_margin(D(2000, 1, 1), D(2100, 1, 1))["record_date"].to_list()
     assert margins == kept
     assert sorted(path.name for path in (tmp_path / "backups").rglob("*.parquet")) == files_before

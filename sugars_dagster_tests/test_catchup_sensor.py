@@ -11,16 +11,19 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteInstigatorOrigin, RemoteRepositoryOrigin
 from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, ScheduleInstigatorData, TickData, TickStatus
 
-from sugars_dagster import clock, trading_calendar
+from sugars_dagster import trading_calendar
 from sugars_dagster.definitions import defs
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.export import Retention
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.resources import catchup_policy_from_env
 from sugars_dagster.sensors.catchup import CatchupPolicy, day_left_to_schedule
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.runs import failure_text, run_graph
+
+pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
 D = dt.date
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -30,14 +33,14 @@ SENSOR = defs.resolve_sensor_def("market_daily_catchup_sensor")
 class Tick:
     """Evaluates the sensor at chosen moments, carrying its cursor from tick to tick."""
 
-    def __init__(self, instance: dg.DagsterInstance, warehouse: Warehouse, monkeypatch, retention_days: int = 0, **policy):
-        self.instance, self.warehouse, self.monkeypatch = instance, warehouse, monkeypatch
+    def __init__(self, instance: dg.DagsterInstance, warehouse: Warehouse, move_clock, retention_days: int = 0, **policy):
+        self.instance, self.warehouse, self.move_clock = instance, warehouse, move_clock
         self.policy = CatchupPolicy(**({"lookback_days": 30} | policy))
         self.retention = Retention(days=retention_days)
         self.cursor: str | None = None
 
     def at(self, local: dt.datetime):
-        self.monkeypatch.setattr(clock, "now", lambda: local.replace(tzinfo=SHANGHAI).astimezone(dt.UTC))
+        self.move_clock(local)
         context = dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
@@ -46,6 +49,7 @@ class Tick:
                 "warehouse": self.warehouse,
                 "source": DemoSource(),
                 "retention": self.retention,
+                "calendar": MarketCalendar(),
             },
         )
         result = SENSOR.evaluate_tick(context)
@@ -71,56 +75,56 @@ def delete_rows(warehouse: Warehouse, *days: dt.date) -> None:
 
 
 def sessions(first: dt.date, last: dt.date) -> int:
-    return len(trading_calendar.sessions_between(first, last))
+    return len(trading_calendar.snapshot_calendar().sessions_between(first, last))
 
 
 AFTER_GRACE = dt.datetime(2025, 12, 5, 4, 0)  # Friday 04:00 in Shanghai, two hours after the schedule
 
 
-def test_nothing_missing_says_what_it_saw(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_nothing_missing_says_what_it_saw(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert result.run_requests == []
     count = sessions(D(2025, 11, 5), D(2025, 12, 4))
     assert result.skip_message == f"all {count} trading days since 2025-11-05 are loaded"
 
 
-def test_a_three_day_outage_is_one_run(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_a_three_day_outage_is_one_run(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-01")
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-12-02", "2025-12-04")]
     [request] = result.run_requests
     assert request.tags["sugars/trigger"] == "catchup"
     assert request.run_key == "catchup 2025-12-02...2025-12-04 attempt 1"
 
 
-def test_holes_in_the_middle_are_one_run_each_newest_first(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_holes_in_the_middle_are_one_run_each_newest_first(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-11-11")
     load(instance, sqlite_warehouse, "2025-11-14", "2025-11-20")  # hole: Wed 11-12 .. Thu 11-13
     load(instance, sqlite_warehouse, "2025-11-24", "2025-12-04")  # hole: Fri 11-21 (then a weekend)
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-11-21", "2025-11-21"), ("2025-11-12", "2025-11-13")]
 
 
-def test_rows_deleted_behind_dagsters_back_are_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_rows_deleted_behind_dagsters_back_are_missing(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
     delete_rows(sqlite_warehouse, D(2025, 11, 26), D(2025, 11, 27), D(2025, 11, 28))
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-11-26", "2025-11-28")]
 
 
-def test_a_day_in_flight_is_not_requested_again(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_a_day_in_flight_is_not_requested_again(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
     instance.add_run(
         dg.DagsterRun(job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": "2025-12-04"})
     )
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert result.run_requests == []
     assert "1 of" in result.skip_message
     assert "1 already queued, running or due from the schedule (2025-12-04 .. 2025-12-04)" in result.skip_message
 
 
-def test_a_running_range_covers_all_its_days(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_a_running_range_covers_all_its_days(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-11-30")
     instance.add_run(
         dg.DagsterRun(
@@ -130,13 +134,13 @@ def test_a_running_range_covers_all_its_days(instance, sqlite_warehouse, monkeyp
             tags={"dagster/asset_partition_range_start": "2025-12-01", "dagster/asset_partition_range_end": "2025-12-03"},
         )
     )
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-12-04", "2025-12-04")]
 
 
-def test_a_day_that_keeps_failing_is_retried_at_growing_intervals(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_a_day_that_keeps_failing_is_retried_at_growing_intervals(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
-    tick = Tick(instance, sqlite_warehouse, monkeypatch, retry_minutes=15)
+    tick = Tick(instance, sqlite_warehouse, move_clock, retry_minutes=15)
     start = AFTER_GRACE
     # Nothing ever loads 12-04 (the runs the sensor asks for fail): it is asked for again after
     # 15, then 30, then 60 minutes, never in between, each time under a new run key.
@@ -164,19 +168,19 @@ def test_a_day_that_keeps_failing_is_retried_at_growing_intervals(instance, sqli
     assert tick.cursor == '{"backoff": {}}'
 
 
-def test_weekends_and_holidays_are_never_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_weekends_and_holidays_are_never_missing(instance, sqlite_warehouse, move_clock) -> None:
     # Around National Day 2025: from Sunday 09-28 (a make-up working day, exchanges closed)
     # to Thursday 10-09, only 09-29, 09-30 and 10-09 traded.
     load(instance, sqlite_warehouse, "2025-09-29", "2025-09-30")
     load(instance, sqlite_warehouse, "2025-10-09", "2025-10-09")
-    result = Tick(instance, sqlite_warehouse, monkeypatch, lookback_days=12).at(dt.datetime(2025, 10, 10, 4, 0))
+    result = Tick(instance, sqlite_warehouse, move_clock, lookback_days=12).at(dt.datetime(2025, 10, 10, 4, 0))
     assert result.run_requests == []
     assert result.skip_message == "all 3 trading days since 2025-09-28 are loaded"
 
 
-def test_yesterday_counts_only_after_the_grace_period(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_yesterday_counts_only_after_the_grace_period(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
-    tick = Tick(instance, sqlite_warehouse, monkeypatch, grace_minutes=60)
+    tick = Tick(instance, sqlite_warehouse, move_clock, grace_minutes=60)
     for local, expected in [
         (dt.datetime(2025, 12, 5, 1, 59), []),  # the schedule has not even run
         (dt.datetime(2025, 12, 5, 2, 30), []),  # it may still be running
@@ -186,23 +190,23 @@ def test_yesterday_counts_only_after_the_grace_period(instance, sqlite_warehouse
         assert ranges(tick.at(local)) == expected, local
 
 
-def test_a_long_gap_is_one_run_even_over_the_whole_history(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_a_long_gap_is_one_run_even_over_the_whole_history(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
-    result = Tick(instance, sqlite_warehouse, monkeypatch, lookback_days=0).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock, lookback_days=0).at(AFTER_GRACE)
     assert ranges(result) == [("2006-01-06", "2025-11-04")]
 
 
-def test_at_most_the_configured_runs_per_tick(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_at_most_the_configured_runs_per_tick(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-04")
     holes = [D(2025, 11, day) for day in (6, 10, 12, 14, 18, 20, 24)]
     delete_rows(sqlite_warehouse, *holes)
-    result = Tick(instance, sqlite_warehouse, monkeypatch, max_runs_per_tick=5).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock, max_runs_per_tick=5).at(AFTER_GRACE)
     assert ranges(result) == [(day.isoformat(), day.isoformat()) for day in sorted(holes, reverse=True)[:5]]
 
 
-def test_the_requested_run_loads_the_gap(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_the_requested_run_loads_the_gap(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-01")
-    [request] = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE).run_requests
+    [request] = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE).run_requests
     result = run_graph(
         DemoSource(),
         sqlite_warehouse,
@@ -210,7 +214,7 @@ def test_the_requested_run_loads_the_gap(instance, sqlite_warehouse, monkeypatch
         partition_range=(request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]),
     )
     assert result.success, failure_text(result)
-    after = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE + dt.timedelta(minutes=5))
+    after = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE + dt.timedelta(minutes=5))
     assert after.skip_message.startswith(f"all {sessions(D(2025, 11, 5), D(2025, 12, 4))} trading days")
 
 
@@ -234,32 +238,40 @@ def test_default_policy() -> None:
     assert SENSOR.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_a_fresh_instance_requests_the_whole_window(instance, sqlite_warehouse, monkeypatch) -> None:
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+def test_a_fresh_instance_requests_the_whole_window(instance, sqlite_warehouse, move_clock) -> None:
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-11-05", "2025-12-04")]
 
 
-def test_days_removed_by_retention_are_not_missing(instance, sqlite_warehouse, monkeypatch) -> None:
+def test_days_removed_by_retention_are_not_missing(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-25", "2025-12-04")
     # Keeping 10 days on 2025-12-05 keeps 11-26 .. 12-05: the older days of the look-back are gone on purpose.
-    result = Tick(instance, sqlite_warehouse, monkeypatch, retention_days=10).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock, retention_days=10).at(AFTER_GRACE)
     assert result.run_requests == []
     assert result.skip_message == f"all {sessions(D(2025, 11, 26), D(2025, 12, 4))} trading days since 2025-11-26 are loaded"
 
 
-def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instance, sqlite_warehouse, monkeypatch) -> None:
-    now = dt.datetime.now(SHANGHAI).replace(tzinfo=None)
+@pytest.mark.parametrize("hour", [0, 1, 2, 3, 9, 17, 23])
+def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instance, sqlite_warehouse, move_clock, hour) -> None:
+    # At every hour of the day: the run is stamped with the moved clock, and the sensor judges
+    # its age by the same clock.
+    now = dt.datetime(2025, 12, 10, hour, 30)
+    move_clock(now)
     later = now + dt.timedelta(hours=3)
-    window = trading_calendar.sessions_between(later.date() - dt.timedelta(days=30), later.date() - dt.timedelta(days=2))
+    window = trading_calendar.snapshot_calendar().sessions_between(later.date() - dt.timedelta(days=30), later.date() - dt.timedelta(days=2))
     *loaded, missing = window
     load(instance, sqlite_warehouse, loaded[0].isoformat(), loaded[-1].isoformat())
     # A CLI run killed outright: "started" forever.
     instance.add_run(
         dg.DagsterRun(job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": missing.isoformat()})
     )
-    tick = Tick(instance, sqlite_warehouse, monkeypatch)
-    assert missing.isoformat() not in {day for pair in ranges(tick.at(now + dt.timedelta(minutes=10))) for day in pair}
-    assert (missing.isoformat(), missing.isoformat()) in ranges(tick.at(later))
+    tick = Tick(instance, sqlite_warehouse, move_clock)
+
+    def requested(result) -> bool:
+        return any(start <= missing.isoformat() <= end for start, end in ranges(result))
+
+    assert not requested(tick.at(now + dt.timedelta(minutes=10)))
+    assert requested(tick.at(later))
 
 
 # --- the hand-off to the schedule after an outage ---------------------------------------------
@@ -294,13 +306,13 @@ def schedule_state(instance, *, watched_until: dt.datetime, status=InstigatorSta
         )
 
 
-def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(stored_instance, sqlite_warehouse, monkeypatch) -> None:
+def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(stored_instance, sqlite_warehouse, move_clock) -> None:
     instance = stored_instance
     # The daemon went down on Monday 12-01 at 12:00 and is back on Friday 12-05 at 04:00; its
     # scheduler will launch only the 02:00 tick of 12-05 (partition 12-04), the sensor the rest.
     load(instance, sqlite_warehouse, "2025-11-03", "2025-11-28")
     schedule_state(instance, watched_until=dt.datetime(2025, 12, 1, 12, 0))
-    result = Tick(instance, sqlite_warehouse, monkeypatch).at(AFTER_GRACE)
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-12-01", "2025-12-03")]
 
 

@@ -5,12 +5,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sugars_dagster import clock
 from sugars_dagster.market_hours import final_after, is_final, newest_final_day
 from sugars_dagster.series import Series
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.runs import failure_text, run_graph
+
+pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -46,11 +47,11 @@ def test_newest_final_day_at_the_0200_schedule() -> None:
 
 
 def test_partial_bars_are_not_landed_and_the_row_says_which_ice_close_it_used(
-    sqlite_warehouse: Warehouse, instance, monkeypatch
+    sqlite_warehouse: Warehouse, instance, move_clock
 ) -> None:
     # The services already list Friday 12-05's bars (SR from the Thursday-night session, ICE live).
     world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5))
-    monkeypatch.setattr(clock, "now", lambda: at(dt.datetime(2025, 12, 5, 2, 0)).astimezone(dt.UTC))
+    move_clock(at(dt.datetime(2025, 12, 5, 2, 0)))
     with world.serving():
         result = run_graph(fast_akshare(), sqlite_warehouse, instance, partition="2025-12-04")
     assert result.success, failure_text(result)
