@@ -64,5 +64,7 @@ def last_complete_day(now: dt.datetime | None = None) -> dt.date:
     """Yesterday in Shanghai: the newest market day whose session is certainly over."""
     from zoneinfo import ZoneInfo
 
-    current = now or dt.datetime.now(dt.UTC)
+    from sugars_dagster import clock
+
+    current = now or clock.now()
     return current.astimezone(ZoneInfo(MARKET_TIMEZONE)).date() - dt.timedelta(days=1)

@@ -11,8 +11,6 @@ from sugars_dagster import trading_calendar
 from sugars_dagster.export import ExportTarget, Retention
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
-
-pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 from sugars_dagster_tests.runs import failure_text, run_graph
 
 D = dt.date

@@ -251,7 +251,7 @@ def test_days_removed_by_retention_are_not_missing(instance, sqlite_warehouse, m
     assert result.skip_message == f"all {sessions(D(2025, 11, 26), D(2025, 12, 4))} trading days since 2025-11-26 are loaded"
 
 
-@pytest.mark.parametrize("hour", [0, 1, 2, 3, 9, 17, 23])
+@pytest.mark.parametrize("hour", [1, 3, 17])
 def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instance, sqlite_warehouse, move_clock, hour) -> None:
     # At every hour of the day: the run is stamped with the moved clock, and the sensor judges
     # its age by the same clock.

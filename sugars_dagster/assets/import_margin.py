@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from sugars_dagster import clock
 from sugars_dagster.assets.market_daily import market_daily
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import MissingDataError
@@ -52,7 +53,7 @@ def sugar_import_margin(
                 f"{' ...' if len(missing) > 5 else ''}; materialize market_daily for them first"
             )
         frame = build_import_margin(inputs, config)
-        counts = warehouse.write_import_margin(frame, first, last, run_id=context.run.run_id, now=dt.datetime.now(dt.UTC))
+        counts = warehouse.write_import_margin(frame, first, last, run_id=context.run.run_id, now=clock.now())
 
     metadata: dict[str, object] = {
         "window": f"{first} .. {last}",

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from sugars_dagster import quality
+from sugars_dagster import clock, quality
 from sugars_dagster.quality import QualityLimits
 from sugars_dagster.assets.raw_series import raw_series_assets
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
@@ -158,7 +158,7 @@ def _load_window(
         source_label=source.label,
         synthetic=source.synthetic,
         run_id=context.run.run_id,
-        now=dt.datetime.now(dt.UTC),
+        now=clock.now(),
     )
     stored = warehouse.read_market_daily(first, last)
     checks += [
