@@ -260,6 +260,7 @@ def test_ui_toggles_the_schedule_and_the_state_survives_a_restart(topology: Topo
 
 def test_ui_lineage_shows_the_sources_upstream_and_the_assets_downstream(topology: Topology) -> None:
     names = [
+        "mainland_trading_calendar",
         "zce_sugar_bars",
         "usd_cny_central_parity",
         "baltic_dry_index",

@@ -541,8 +541,8 @@ def test_11_a_90_day_cli_backfill_with_the_daemon_killed_midway_loads_each_day_o
 # What the UI's "Launch backfill" sends for the graph up to market_daily.
 LAUNCH_BACKFILL = """
 mutation($keys: [String!]) { launchPartitionBackfill(backfillParams: {partitionNames: $keys, fromFailure: false,
-  assetSelection: [{path: ["zce_sugar_bars"]}, {path: ["usd_cny_central_parity"]}, {path: ["baltic_dry_index"]},
-                   {path: ["ice_raw_sugar_bars"]}, {path: ["market_daily"]}]}) {
+  assetSelection: [{path: ["mainland_trading_calendar"]}, {path: ["zce_sugar_bars"]}, {path: ["usd_cny_central_parity"]},
+                   {path: ["baltic_dry_index"]}, {path: ["ice_raw_sugar_bars"]}, {path: ["market_daily"]}]}) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
 """
 
