@@ -26,6 +26,7 @@ from sugars_dagster import trading_calendar
 from sugars_dagster.catchup_plan import catchup_window
 from sugars_dagster.definitions import defs
 from sugars_dagster.export import Retention
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.partitions import MARKET_TIMEZONE, SR_LISTING_DATE, last_complete_day
 from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.sensors.catchup import CatchupPolicy
@@ -61,6 +62,7 @@ def tick_figures(runs: int = 7, backend: str = "postgres") -> dict:
                             "warehouse": Warehouse(url=warehouse_url),
                             "source": DemoSource(),
                             "retention": Retention(),
+                            "calendar": MarketCalendar(),
                         },
                     )
                     started = time.perf_counter()
