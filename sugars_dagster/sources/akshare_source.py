@@ -9,6 +9,7 @@ only when a fetch happens.
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType, TracebackType
 from typing import Any
 
 import dagster as dg
@@ -18,7 +19,7 @@ from sugars_dagster.errors import SourceDataError, SourceError, SourceFetchError
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource, SeriesFrame
 from sugars_dagster.sources.calls import RetrySettings, call_with_retries
-from sugars_dagster.sources.validation import FrameContract, validate_frame
+from sugars_dagster.sources.validation import FrameContract, no_rows_error, validate_frame
 
 AKSHARE_LABEL = "akshare"
 
@@ -128,6 +129,44 @@ AKSHARE_CALLS: dict[Series, tuple[AkshareCall, ...]] = {
 }
 
 
+def _module(trace: TracebackType) -> str:
+    return str(trace.tb_frame.f_globals.get("__name__", ""))
+
+
+def _parser_frame(error: BaseException) -> FrameType | None:
+    """The akshare function the error arose in, when it arose in its own code or in pandas called
+    from it: in handling a table, not in a request (the network) or a helper it called."""
+    trace = error.__traceback__
+    while trace is not None and not _module(trace).startswith("akshare."):
+        trace = trace.tb_next
+    if trace is None:
+        return None
+    below = trace.tb_next
+    while below is not None:
+        if not _module(below).startswith("pandas."):
+            return None
+        below = below.tb_next
+    return trace.tb_frame
+
+
+def _failed_on_no_rows(error: BaseException) -> bool:
+    """akshare tripped over a table it had built from an answer without rows.
+
+    Its parsers do not expect an empty answer: Sina's `[]` fails on naming the columns of a frame
+    that has none ('Length mismatch'), BDI's on selecting them (KeyError), SAFE's header-only
+    workbook on reading its last date (IndexError). The one sign they share is in the parser's
+    own frame: every table it holds has no rows. Errors raised before a table exists (an HTML
+    error page) or on a table with rows (a changed layout) stay failed calls, retried.
+    """
+    frame = _parser_frame(error)
+    if frame is None:
+        return False
+    import pandas as pd  # akshare's own dependency, loaded by now
+
+    tables = [value for value in frame.f_locals.values() if isinstance(value, pd.DataFrame)]
+    return bool(tables) and all(len(table) == 0 for table in tables)
+
+
 class AkshareSource(MarketSource):
     """Sina and Eastmoney (ZCE SR, ICE No.11), Sina (BDI) and SAFE (USD/CNY) through akshare."""
 
@@ -151,7 +190,12 @@ class AkshareSource(MarketSource):
         def call() -> Any:
             import akshare
 
-            return spec.call(akshare)
+            try:
+                return spec.call(akshare)
+            except Exception as error:
+                if _failed_on_no_rows(error):
+                    raise no_rows_error(spec.contract) from error
+                raise
 
         raw = call_with_retries(
             call,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sugars_dagster.errors import SourceFetchError
+from sugars_dagster.errors import SourceDataError, SourceFetchError
 
 T = TypeVar("T")
 
@@ -59,11 +59,16 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
 ) -> T:
-    """Call `fn` under a deadline, retrying failures; the last error names the source and cause."""
+    """Call `fn` under a deadline, retrying failures; the last error names the source and cause.
+
+    A SourceDataError from `fn` (an answer that came back empty) is raised at once: the source
+    answered, and asking again gets the same answer."""
     last_error: SourceFetchError | None = None
     for attempt in range(1, settings.attempts + 1):
         try:
             return call_with_deadline(fn, settings.timeout_seconds, source)
+        except SourceDataError:
+            raise
         except SourceFetchError as error:
             last_error = error
         except Exception as error:

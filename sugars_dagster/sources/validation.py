@@ -1,8 +1,11 @@
 """Checks every frame a source returns before any of it can reach the warehouse.
 
-A frame is accepted only with all expected columns, real dates in a strictly increasing order with
-no duplicates, numbers in every value column, no gaps in required fields, and values
+A frame is accepted only with rows, all expected columns, real dates in a strictly increasing order
+with no duplicates, numbers in every value column, no gaps in required fields, and values
 inside the series' plausible range. The error names the source and the field.
+
+A date is the market's day: a timestamp that carries a time zone is read in the series' market
+zone, a naive one must be midnight (its time of day in an unknown zone could be either day).
 
 Numbers written as text ("5412.000") pass: Sina sends strings and akshare converts most of them,
 but one word in a column keeps the whole column as text, and that word is what gets reported.
@@ -16,6 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -31,7 +35,17 @@ PLAUSIBLE_RANGES: dict[Series, tuple[float, float]] = {
     Series.ICE_NO11: (5.0, 60.0),  # US cents/lb
 }
 
+# Where each series' trading day is counted: a bar stamped 2025-12-02T16:00Z is Shanghai's
+# 2025-12-03 for ZCE, but New York's 2025-12-02 for ICE.
+MARKET_ZONES: dict[Series, ZoneInfo] = {
+    Series.ZCE_SUGAR: ZoneInfo("Asia/Shanghai"),
+    Series.USD_CNY: ZoneInfo("Asia/Shanghai"),  # the central parity is published at 09:15 Beijing time
+    Series.BDI: ZoneInfo("Europe/London"),  # the Baltic Exchange publishes the index at 13:00 London time
+    Series.ICE_NO11: ZoneInfo("America/New_York"),
+}
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _EXAMPLES = 3
 
 
@@ -69,19 +83,38 @@ def _is_missing(value: Any) -> bool:
     return type(value).__name__ in {"NaTType", "NAType"}
 
 
-def _to_date(value: Any) -> dt.date | None:
+def _to_moment(value: Any) -> dt.date | dt.datetime | None:
+    """A date value as a date or a datetime (pandas' Timestamp is one), else None."""
     if _is_missing(value):  # pandas' NaT is a datetime too
         return None
-    if isinstance(value, dt.datetime):
-        return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if _ISO_DATE.match(text):
+            return dt.date.fromisoformat(text)
+        if _ISO_TIMESTAMP.match(text):
+            return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
     return None
+
+
+def _is_naive(moment: dt.datetime) -> bool:
+    return moment.tzinfo is None or moment.utcoffset() is None
+
+
+def _has_unplaced_time(moment: dt.date | dt.datetime) -> bool:
+    """A naive timestamp past midnight: without its zone, its market day cannot be known."""
+    return isinstance(moment, dt.datetime) and _is_naive(moment) and moment.time() != dt.time()
+
+
+def _market_day(moment: dt.date | dt.datetime, zone: ZoneInfo) -> dt.date:
+    if isinstance(moment, dt.datetime):
+        return moment.date() if _is_naive(moment) else moment.astimezone(zone).date()
+    return moment
 
 
 def _to_number(value: Any) -> float | None:
@@ -103,24 +136,38 @@ def _examples(items: Sequence[Any]) -> str:
 
 
 def _parse_dates(frame: Any, contract: FrameContract) -> list[tuple[int, dt.date]]:
-    """(row index, date) of every dated row. A wholly blank row (no date, no values, such as a
-    spreadsheet's trailing note) is skipped; a row with values but no readable date is an error."""
+    """(row index, market day) of every dated row. A wholly blank row (no date, no values, such as
+    a spreadsheet's trailing note) is skipped; a row with values but no readable date is an error,
+    and so is a naive time of day, which is never moved to a day by guessing its zone."""
     raw = _column_values(frame, contract.date_column)
     values = [_column_values(frame, name) for name in contract.columns.values() if name]
+    zone = MARKET_ZONES[contract.series]
     dated: list[tuple[int, dt.date]] = []
     bad: list[str] = []
+    unplaced: list[str] = []
     for index, value in enumerate(raw):
-        parsed = _to_date(value)
-        if parsed is not None:
-            dated.append((index, parsed))
-        elif not (_is_missing(value) and all(_is_missing(column[index]) for column in values)):
-            bad.append(repr(value))
+        moment = _to_moment(value)
+        if moment is None:
+            if not (_is_missing(value) and all(_is_missing(column[index]) for column in values)):
+                bad.append(repr(value))
+        elif _has_unplaced_time(moment):
+            unplaced.append(repr(value))
+        else:
+            dated.append((index, _market_day(moment, zone)))
     if bad:
         raise SourceDataError(
             contract.source,
             f"{len(bad)} value(s) are not dates (YYYY-MM-DD): {_examples(bad)}",
             field=contract.date_column,
             offending=bad,
+        )
+    if unplaced:
+        raise SourceDataError(
+            contract.source,
+            f"{len(unplaced)} date value(s) carry a time of day but no time zone, so their "
+            f"{zone.key} trading day is unknown: {_examples(unplaced)}",
+            field=contract.date_column,
+            offending=unplaced,
         )
     return dated
 
@@ -186,6 +233,11 @@ def _window_numbers(
     return values
 
 
+def no_rows_error(contract: FrameContract) -> SourceDataError:
+    """An answer without rows: lasting (asking again gets the same), unlike a failed call."""
+    return SourceDataError(contract.source, "returned no rows", field=contract.date_column)
+
+
 def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt.date) -> pl.DataFrame:
     """The rows dated within [first, last] as a canonical frame, or a SourceDataError.
 
@@ -194,6 +246,9 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
     """
     if not hasattr(frame, "columns") or not hasattr(frame, "__len__"):
         raise SourceDataError(contract.source, f"returned {type(frame).__name__}, expected a table")
+    # Before the columns: akshare hands an empty answer back as a frame without any.
+    if len(frame) == 0:
+        raise no_rows_error(contract)
     present = _column_names(frame)
     expected = [contract.date_column, *(name for name in contract.columns.values() if name)]
     missing = [name for name in expected if name not in present]
@@ -203,8 +258,6 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
             f"column missing (renamed upstream?); the frame has {present}",
             field=", ".join(missing),
         )
-    if len(frame) == 0:
-        raise SourceDataError(contract.source, "returned no rows")
 
     dated = _parse_dates(frame, contract)
     _check_order([day for _, day in dated], contract)
