@@ -139,7 +139,7 @@ def test_two_launches_of_the_same_day_at_once_are_serialized(tmp_path) -> None:
         # were running at once.
         assert instance.event_log_storage.get_concurrency_info("market_warehouse").slot_count == 1
         intervals = step_intervals(instance, runs)
-    assert len(intervals) == 10
+    assert len(intervals) == 12  # six steps (the calendar and four sources, then market_daily) per run
     assert overlaps(intervals) == []
 
 
