@@ -7,9 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
+from pydantic import Field
 
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
+from sugars_dagster.quality import QualityLimits
 from sugars_dagster.warehouse.tables import MARKET_DAILY_DECIMALS
 
 
@@ -30,6 +32,32 @@ class Staleness:
     usd_cny_days: int
     bdi_days: int
     ice_days: int
+
+
+class MarketDailyConfig(ImportCostConfig):
+    """Import-cost inputs, how stale an as-of input may be before the run refuses the day, and
+    the thresholds of the warning checks."""
+
+    usd_cny_max_staleness_days: int = Field(
+        default=7, ge=0, le=60, description="Oldest USD/CNY fixing accepted for a trading day, in days."
+    )
+    bdi_max_staleness_days: int = Field(
+        default=14,
+        ge=0,
+        le=60,
+        description="Oldest BDI accepted, in days (the index was weekly in its early years).",
+    )
+    ice_max_staleness_days: int = Field(
+        default=7, ge=0, le=60, description="Oldest ICE No.11 close accepted, in days."
+    )
+    checks: QualityLimits = Field(default_factory=QualityLimits, description="Thresholds of the warning checks.")
+
+    def staleness(self) -> Staleness:
+        return Staleness(
+            usd_cny_days=self.usd_cny_max_staleness_days,
+            bdi_days=self.bdi_max_staleness_days,
+            ice_days=self.ice_max_staleness_days,
+        )
 
 
 def _join_as_of(

@@ -287,7 +287,8 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
             # The server drops the abandoned transaction once the blocker lets it finish its statement.
             blocked.release()
             wait_for(lambda: not waiting_on_a_lock(warehouse), 30, "the abandoned write to end")
-            assert warehouse.market_daily_dates(D(2000, 1, 1), D(2100, 1, 1)) == set()
+            # Nothing of the range was written (the catch-up sensor may load yesterday meanwhile).
+            assert warehouse.market_daily_dates(first, last) == set()
             proxy.restore()
 
             wait_for(lambda: instance.get_run_by_id(run.run_id).is_finished, 300, "the run to finish after the retry")
@@ -734,9 +735,11 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
     """A trading day with no bar yet → not marked done; retried; the freshness alarm fires after its deadline."""
     catchup = defs.resolve_sensor_def("market_daily_catchup_sensor")
     freshness = defs.resolve_sensor_def("market_daily_freshness_sensor")
+    move_clock(dt.datetime(2025, 12, 4, 10, 0))  # before 12-04's bar is final: none is landed
     assert run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-11-05", "2025-12-03")).success
 
     # The night run for Thursday 12-04 finds no bar.
+    move_clock(dt.datetime(2025, 12, 5, 2, 0))
     late = run_graph(DemoWithoutSugarBar(missing_day="2025-12-04"), sqlite_warehouse, instance, partition="2025-12-04")
     assert not late.success and "no bar for trading day 2025-12-04 yet" in failure_text(late)
     assert D(2025, 12, 4) not in set(market_rows(sqlite_warehouse)["record_date"].to_list())

@@ -101,7 +101,7 @@ def test_synthetic_rows_never_replace_real_ones(warehouse: Warehouse) -> None:
     assert stored(warehouse)[0]["sugar_close"] == 5400.0
 
 
-def test_raw_landing_mirrors_the_fetched_span(warehouse: Warehouse) -> None:
+def test_raw_landing_grows_or_revises_and_keeps_days_the_response_lacks(warehouse: Warehouse) -> None:
     def fetched(values: dict[int, float]) -> SeriesFrame:
         frame = pl.DataFrame(
             {"trade_date": [D(2025, 12, day) for day in values], "bdi": list(values.values())},
@@ -112,9 +112,9 @@ def test_raw_landing_mirrors_the_fetched_span(warehouse: Warehouse) -> None:
     first = warehouse.land_series(fetched({1: 2400.0, 2: 2410.0, 3: 2420.0}), "run-1", T0)
     assert first.inserted == 3
     second = warehouse.land_series(fetched({1: 2400.0, 3: 2425.0}), "run-2", T1)
-    assert (second.inserted, second.updated, second.unchanged, second.deleted) == (0, 1, 1, 1)
+    assert (second.inserted, second.revised, second.unchanged, second.absent) == (0, 1, 1, (D(2025, 12, 2),))
     frame = warehouse.read_series(Series.BDI, ["sina:spot_goods:BDI"], D(2025, 1, 1), D(2026, 1, 1))
-    assert frame.rows() == [(D(2025, 12, 1), 2400.0, "sina:spot_goods:BDI"), (D(2025, 12, 3), 2425.0, "sina:spot_goods:BDI")]
+    assert frame["bdi"].to_list() == [2400.0, 2410.0, 2425.0]
     # Another provider's rows are a separate record.
     assert warehouse.read_series(Series.BDI, ["demo-synthetic"], D(2025, 1, 1), D(2026, 1, 1)).height == 0
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 from sugars_dagster import clock
 from sugars_dagster.assets.market_daily import market_daily
+from sugars_dagster.assets.preflight import before_writing
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_margin import ImportMarginConfig, build_import_margin
@@ -38,6 +39,7 @@ def sugar_import_margin(
     """Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day."""
     with no_retry_for_lasting_errors():
         check_requested_range(context.run.tags)
+        before_writing(context, source, warehouse)
         days = window_days(context.partition_time_window)
         first, last = days[0], days[-1]
         inputs = warehouse.read_market_daily(first, last)

@@ -5,17 +5,16 @@ from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
 
 from sugars_dagster import clock, quality
-from sugars_dagster.quality import QualityLimits
 from sugars_dagster.assets.raw_series import raw_series_assets
+from sugars_dagster.assets.preflight import before_writing
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.errors import MissingDataError, QualityError
 from sugars_dagster.import_cost import ImportCostConfig
 from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
+from sugars_dagster.market_daily_build import MarketDailyConfig, MarketInputs, build_market_daily
 from sugars_dagster.market_days import classify_window
 from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
 from sugars_dagster.series import Series
@@ -39,32 +38,6 @@ CHECK_SPECS = [
     dg.AssetCheckSpec("row_count", asset=ASSET, blocking=True, description="One row per trading day of the window."),
     dg.AssetCheckSpec("unique_days", asset=ASSET, blocking=True, description="No day stored twice."),
 ]
-
-
-class MarketDailyConfig(ImportCostConfig):
-    """Import-cost inputs, how stale an as-of input may be before the run refuses the day, and
-    the thresholds of the warning checks."""
-
-    usd_cny_max_staleness_days: int = Field(
-        default=7, ge=0, le=60, description="Oldest USD/CNY fixing accepted for a trading day, in days."
-    )
-    bdi_max_staleness_days: int = Field(
-        default=14,
-        ge=0,
-        le=60,
-        description="Oldest BDI accepted, in days (the index was weekly in its early years).",
-    )
-    ice_max_staleness_days: int = Field(
-        default=7, ge=0, le=60, description="Oldest ICE No.11 close accepted, in days."
-    )
-    checks: QualityLimits = Field(default_factory=QualityLimits, description="Thresholds of the warning checks.")
-
-    def staleness(self) -> Staleness:
-        return Staleness(
-            usd_cny_days=self.usd_cny_max_staleness_days,
-            bdi_days=self.bdi_max_staleness_days,
-            ice_days=self.ice_max_staleness_days,
-        )
 
 
 @dg.asset(
@@ -97,6 +70,7 @@ def _load_window(
     calendar: MarketCalendar,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     check_requested_range(context.run.tags)
+    before_writing(context, source, warehouse)
     days = window_days(context.partition_time_window)
     first, last = days[0], days[-1]
     staleness = config.staleness()

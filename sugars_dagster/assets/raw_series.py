@@ -1,8 +1,9 @@
 """One asset per source series, landing what the source returns in the series' raw table.
 
 The sources return their whole history in one call, so these assets are not partitioned: each
-run fetches once and mirrors the span into the warehouse, from where `market_daily` can rebuild
-any day without fetching again. Only values that are final are landed: a bar whose session is
+run fetches once and adds what is new or revised to the warehouse, from where `market_daily` can
+rebuild any day without fetching again. A stored day the source no longer lists is kept, and said
+so by the `no_rows_dropped` check. Only values that are final are landed: a bar whose session is
 still trading is left for the next run.
 """
 
@@ -13,6 +14,7 @@ import dagster as dg
 import polars as pl
 
 from sugars_dagster import clock
+from sugars_dagster.assets.preflight import before_writing
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import SourceDataError, SourceError
 from sugars_dagster.market_hours import SESSION_ENDS, newest_final_day
@@ -22,6 +24,7 @@ from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
+from sugars_dagster.warehouse.window_write import MergeCounts
 
 # Fetch this far before the first partition so the first day has FX, BDI and ICE to join as-of.
 AS_OF_LOOKBACK_DAYS = 60
@@ -43,6 +46,16 @@ def source_checks(series: Series) -> list[dg.AssetCheckSpec]:
             "served_by_primary",
             asset=series.value,
             description="The preferred provider served the series (a warning when a fallback did).",
+        ),
+        dg.AssetCheckSpec(
+            "no_rows_dropped",
+            asset=series.value,
+            blocking=True,
+            description=(
+                "The source still lists every stored day from its first date on (the stored rows are "
+                "kept either way); a day missing inside the span blocks market_daily until someone "
+                "has looked, since the source no longer vouches for the value its as-of join uses."
+            ),
         ),
     ]
 
@@ -71,11 +84,51 @@ def _contract_failure(series: Series, failures: list[SourceDataError]) -> dg.Ass
     )
 
 
+# Absent days named in a check's description; the metadata counts all of them.
+_NAMED_DAYS = 10
+
+
+def _no_rows_dropped(series: Series, last: dt.date, counts: MergeCounts) -> dg.AssetCheckResult:
+    """Fails naming the stored days the response lacks. A day before the response's newest is
+    inside the span market_daily joins as-of, so it blocks (ERROR); a stored day after it only
+    warns (the source may not have published it again yet)."""
+    inside = [day for day in counts.absent if day < last]
+    named = ", ".join(str(day) for day in counts.absent[:_NAMED_DAYS])
+    more = f" and {counts.kept_absent - _NAMED_DAYS} more" if counts.kept_absent > _NAMED_DAYS else ""
+    return dg.AssetCheckResult(
+        asset_key=series.value,
+        check_name="no_rows_dropped",
+        passed=not counts.absent,
+        severity=dg.AssetCheckSeverity.ERROR if inside else dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{counts.kept_absent} stored day(s) missing from the response, kept: {named}{more}"
+            if counts.absent
+            else "every stored day from the response's first date on is in the response"
+        ),
+        metadata={
+            "absent_days": counts.kept_absent,
+            "absent_inside_span": len(inside),
+            "first_absent_days": dg.MetadataValue.json([str(day) for day in counts.absent[:_NAMED_DAYS]]),
+        },
+    )
+
+
+def _revisions_preview(counts: MergeCounts) -> str:
+    revisions = pl.DataFrame(
+        [(str(r.key), r.column, r.old, r.new) for r in counts.revisions[:SHOWN_ROWS]],
+        schema={"day": pl.String, "column": pl.String, "old": pl.Float64, "new": pl.Float64},
+        orient="row",
+        strict=False,
+    )
+    return markdown_table(revisions)
+
+
 def land_series(
     context: dg.AssetExecutionContext, series: Series, source: MarketSource, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     with no_retry_for_lasting_errors():
         check_requested_range(context.run.tags)
+        before_writing(context, source, warehouse)
         now = clock.now()
         final_through = newest_final_day(series, now)
         try:
@@ -100,6 +153,7 @@ def land_series(
             "final_through": f"{final_through} ({SESSION_ENDS[series].description})",
             "newest_row": dg.MetadataValue.json({key: str(value) for key, value in newest.items()}),
             **counts.as_metadata(),
+            "revisions": dg.MetadataValue.md(_revisions_preview(counts)),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -118,6 +172,7 @@ def land_series(
                 ),
                 metadata={"passed_over": dg.MetadataValue.json(list(fetched.failed_providers))},
             ),
+            _no_rows_dropped(series, frame["trade_date"].max(), counts),
         ],
     )
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sugars_dagster import clock
+from sugars_dagster.assets.preflight import before_writing
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import SourceDataError, SourceError
 from sugars_dagster.market_calendar import MarketCalendar
@@ -46,6 +47,7 @@ def mainland_trading_calendar(
     """Mainland trading days (Sina's calendar through akshare, whole years); a row is a day ZCE trades."""
     with no_retry_for_lasting_errors():
         check_requested_range(context.run.tags)
+        before_writing(context, source, warehouse)
         now = clock.now()
         today = now.astimezone(ZoneInfo(MARKET_TIMEZONE)).date()
         provider = source.calendar_provider

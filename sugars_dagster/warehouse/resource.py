@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 from sugars_dagster.errors import WriteRefusedError
 from sugars_dagster.series import SERIES_COLUMNS, Series
 from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.sources.demo_source import DEMO_LABEL
 from sugars_dagster.warehouse.schema_check import add_columns, check_existing_table
 from sugars_dagster.warehouse.tables import (
     MARGIN_DECIMALS,
@@ -24,10 +25,12 @@ from sugars_dagster.warehouse.tables import (
     RAW_TABLES,
     market_daily,
     metadata,
+    raw_revisions,
     raw_trading_calendar,
     sugar_import_margin,
+    warehouse_kind,
 )
-from sugars_dagster.warehouse.window_write import WriteCounts, replace_window
+from sugars_dagster.warehouse.window_write import MergeCounts, WriteCounts, merge_rows, replace_window
 
 _ANY_TYPE = (sa.types.TypeEngine,)
 _POLARS_TYPES: dict[type, Any] = {
@@ -108,6 +111,67 @@ def _frame(rows: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row", strict=False)
 
 
+_REAL, _SYNTHETIC = "real", "synthetic"
+
+# Where a row names its origin, for a warehouse filled before its kind was recorded.
+_ORIGIN_COLUMNS = [
+    (market_daily.name, "source"),
+    *((table.name, "provider") for table in [*RAW_TABLES.values(), raw_trading_calendar]),
+]
+
+
+def _kind_name(synthetic: bool) -> str:
+    return _SYNTHETIC if synthetic else _REAL
+
+
+def _held_kind(conn: sa.Connection) -> tuple[str, str] | None:
+    """(kind, source label) of what the warehouse holds: its recorded claim, else what its rows
+    say, else None (nothing written yet)."""
+    inspector = sa.inspect(conn)
+    if inspector.has_table(warehouse_kind.name):
+        claimed = conn.execute(sa.select(warehouse_kind.c.kind, warehouse_kind.c.source)).first()
+        if claimed:
+            return claimed[0], claimed[1]
+    return _kind_from_rows(conn, inspector)
+
+
+def _kind_from_rows(conn: sa.Connection, inspector: sa.Inspector) -> tuple[str, str] | None:
+    """Real as soon as one row came from anything but the demo, or from nobody knows where (an
+    older service's rows): those are the rows a synthetic run must not sit beside."""
+    demo_rows = False
+    for table_name, column_name in _ORIGIN_COLUMNS:
+        if not inspector.has_table(table_name):
+            continue
+        if column_name not in {column["name"] for column in inspector.get_columns(table_name)}:
+            if conn.execute(sa.select(sa.literal(1)).select_from(sa.table(table_name)).limit(1)).first():
+                return _REAL, "unknown source"
+            continue
+        origin = sa.table(table_name, sa.column(column_name)).c[column_name]
+        is_demo = sa.or_(origin == DEMO_LABEL, origin.like(f"{DEMO_LABEL}:%"))
+        other = conn.execute(sa.select(origin).where(sa.or_(origin.is_(None), sa.not_(is_demo))).limit(1)).first()
+        if other:
+            return _REAL, other[0] or "unknown source"
+        demo_rows = demo_rows or conn.execute(sa.select(origin).limit(1)).first() is not None
+    return (_SYNTHETIC, DEMO_LABEL) if demo_rows else None
+
+
+def _refuse_other_kind(held: tuple[str, str] | None, source_label: str, synthetic: bool) -> None:
+    if held is None or held[0] == _kind_name(synthetic):
+        return
+    holder = held[1]
+    if synthetic:
+        raise WriteRefusedError(
+            f"this warehouse holds real market data ({holder}); the {source_label} source writes "
+            "synthetic numbers, so nothing was fetched or written: point SUGARS_WAREHOUSE_URL at "
+            "another database, e.g. the default sqlite:///data/warehouse.sqlite"
+        )
+    raise WriteRefusedError(
+        f"this warehouse holds synthetic demo numbers ({holder}); the {source_label} source writes "
+        "real market data, so nothing was fetched or written: point SUGARS_WAREHOUSE_URL at the "
+        "real warehouse or at a new database, not at the demo's"
+    )
+
+
 class Warehouse(dg.ConfigurableResource):
     """The market warehouse: SQLite file locally, PostgreSQL in production."""
 
@@ -136,21 +200,35 @@ class Warehouse(dg.ConfigurableResource):
             # SQLite: BEGIN IMMEDIATE (see _sqlite_engine) already holds the database's write lock.
             yield conn
 
+    def claim_kind(self, source_label: str, synthetic: bool, now: dt.datetime) -> None:
+        """Refuse a source whose kind (synthetic or real) differs from what the warehouse holds;
+        an unclaimed warehouse is claimed for it. Call before fetching or writing anything.
+
+        The first check only reads, so a refused run leaves the database untouched (no table
+        created); the claim is then made under the writer lock, deciding again, so that two
+        first runs of different kinds cannot both pass.
+        """
+        with self.engine().connect() as conn:
+            _refuse_other_kind(_held_kind(conn), source_label, synthetic)
+        self.prepare()
+        with self._writing() as conn:
+            held = _held_kind(conn)
+            _refuse_other_kind(held, source_label, synthetic)
+            if not conn.execute(sa.select(sa.func.count()).select_from(warehouse_kind)).scalar_one():
+                kind, label = held or (_kind_name(synthetic), source_label)
+                conn.execute(sa.insert(warehouse_kind).values(id=1, kind=kind, source=label, claimed_at=now))
+
     def _create_and_check(self) -> dict[str, sa.types.TypeEngine]:
         engine = self.engine()
+        # Existing tables are checked before any missing one is created, so that a warehouse
+        # refused for an incompatible table is left exactly as it was found.
+        columns = self._check_existing_tables(sa.inspect(engine))
         if not all(sa.inspect(engine).has_table(table.name) for table in metadata.sorted_tables):
             # Under the writer lock, so that two first runs do not both create the tables.
             with self._writing() as conn:
                 metadata.create_all(conn, checkfirst=True)
-        inspector = sa.inspect(engine)
-        for table in [*RAW_TABLES.values(), raw_trading_calendar, sugar_import_margin]:
-            check_existing_table(
-                inspector,
-                table,
-                {column.name: _ANY_TYPE for column in table.columns if not column.nullable},
-                primary_key=[column.name for column in table.primary_key],
-            )
-        columns = check_existing_table(inspector, market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
+            columns = self._check_existing_tables(sa.inspect(engine))
+        assert columns is not None  # market_daily exists once the tables are created
         missing = [column for column in market_daily.columns if column.name not in columns]
         if missing:
             # An older table (the previous service's) lacks the provenance columns: add them,
@@ -160,24 +238,74 @@ class Warehouse(dg.ConfigurableResource):
             columns = check_existing_table(sa.inspect(engine), market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
         return columns
 
-    def land_series(self, fetched: SeriesFrame, run_id: str, now: dt.datetime) -> WriteCounts:
-        """Mirror the fetched span of one provider's series into its raw table."""
+    @staticmethod
+    def _check_existing_tables(inspector: sa.Inspector) -> dict[str, sa.types.TypeEngine] | None:
+        """Raise if an existing table breaks its contract; the columns of `market_daily`, or None
+        when it does not exist yet."""
+        for table in [*RAW_TABLES.values(), raw_trading_calendar, sugar_import_margin, warehouse_kind]:
+            if inspector.has_table(table.name):
+                check_existing_table(
+                    inspector,
+                    table,
+                    {column.name: _ANY_TYPE for column in table.columns if not column.nullable},
+                    primary_key=[column.name for column in table.primary_key],
+                )
+        if not inspector.has_table(market_daily.name):
+            return None
+        return check_existing_table(inspector, market_daily, MARKET_DAILY_CONTRACT, ["record_date"])
+
+    def land_series(self, fetched: SeriesFrame, run_id: str, now: dt.datetime) -> MergeCounts:
+        """Add the fetched rows of one provider's series to its raw table, rewriting changed ones.
+
+        Never deletes: a source that stops listing a day (a value it failed to parse, a gap) must
+        not erase what it said before. Stored days from the response's first date on that it
+        lacks are kept and returned as `absent`; days before it are not asked about (the
+        response merely starts later). Each changed value is recorded in `raw_revisions`.
+        """
         self.prepare()
         table = RAW_TABLES[fetched.series]
         frame = fetched.frame.with_columns(pl.lit(fetched.provider).alias("provider"))
-        first, last = frame["trade_date"].min(), frame["trade_date"].max()
+        first = frame["trade_date"].min()
         with self._writing() as conn:
-            return replace_window(
+            counts = merge_rows(
                 conn,
                 table,
-                scope=sa.and_(
-                    table.c.provider == fetched.provider, table.c.trade_date.between(first, last)
-                ),
+                scope=sa.and_(table.c.provider == fetched.provider, table.c.trade_date >= first),
                 key="trade_date",
                 frame=frame,
                 compared={column.name: column.decimals for column in SERIES_COLUMNS[fetched.series]},
                 stamp={"loaded_at": now, "run_id": run_id},
             )
+            if counts.revisions:
+                conn.execute(
+                    sa.insert(raw_revisions),
+                    [
+                        {
+                            "series": fetched.series.value,
+                            "provider": fetched.provider,
+                            "trade_date": revision.key,
+                            "column_name": revision.column,
+                            "old_value": revision.old,
+                            "new_value": revision.new,
+                            "revised_at": now,
+                            "run_id": run_id,
+                        }
+                        for revision in counts.revisions
+                    ],
+                )
+        return counts
+
+    def read_revisions(self, series: Series) -> pl.DataFrame:
+        """The recorded revisions of a series' raw values, oldest first."""
+        self.prepare()
+        query = (
+            sa.select(raw_revisions)
+            .where(raw_revisions.c.series == series.value)
+            .order_by(raw_revisions.c.revision_id)
+        )
+        with self.engine().connect() as conn:
+            rows = conn.execute(query).all()
+        return _frame(rows, {column.name: _POLARS_TYPES.get(type(column.type), pl.Int64) for column in raw_revisions.columns})
 
     def land_trading_days(self, provider: str, days: Sequence[dt.date], run_id: str, now: dt.datetime) -> dict[str, int]:
         """Replace the provider's landed calendar with `days` (checked by the caller), in one
@@ -204,6 +332,16 @@ class Warehouse(dg.ConfigurableResource):
         query = sa.select(table.c.trade_date).where(table.c.provider == provider).order_by(table.c.trade_date)
         with self.engine().connect() as conn:
             return list(conn.execute(query).scalars())
+
+    def trading_days_version(self, provider: str) -> tuple[int, dt.datetime | None]:
+        """(days, newest landing) of the provider's landed calendar: changes whenever a landing
+        adds or removes a day, so a reader can keep what it built until then."""
+        self.prepare()
+        table = raw_trading_calendar
+        query = sa.select(sa.func.count(), sa.func.max(table.c.loaded_at)).where(table.c.provider == provider)
+        with self.engine().connect() as conn:
+            count, newest = conn.execute(query).one()
+        return int(count), newest
 
     def read_series(
         self, series: Series, providers: Sequence[str], first: dt.date, last: dt.date

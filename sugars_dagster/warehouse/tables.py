@@ -1,5 +1,5 @@
-"""Warehouse tables: `market_daily` (the API's contract), `sugar_import_margin`, and one raw
-table per source series."""
+"""Warehouse tables: `market_daily` (the API's contract), `sugar_import_margin`, one raw table
+per source series, and `raw_revisions` (the values those raw tables once held)."""
 
 import sqlalchemy as sa
 
@@ -142,4 +142,35 @@ raw_trading_calendar = sa.Table(
     sa.Column("trade_date", sa.Date, primary_key=True, comment="a mainland trading day"),
     sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False, comment="when the row was landed (UTC)"),
     sa.Column("run_id", sa.String(64), nullable=False, comment="Dagster run that landed the row"),
+)
+
+
+# What a raw value was before a later answer from its source changed it: the raw tables keep
+# only the newest value, so this is the record that an old number was once different.
+raw_revisions = sa.Table(
+    "raw_revisions",
+    metadata,
+    sa.Column("revision_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("series", sa.String(64), nullable=False, comment="the raw table's series, e.g. baltic_dry_index"),
+    sa.Column("provider", sa.String(80), nullable=False, comment="source and call that served both values"),
+    sa.Column("trade_date", sa.Date, nullable=False),
+    sa.Column("column_name", sa.String(64), nullable=False, comment="the value column that changed"),
+    sa.Column("old_value", sa.Float, comment="the stored value before the revision (null: it had none)"),
+    sa.Column("new_value", sa.Float, comment="the value the source answered with"),
+    sa.Column("revised_at", sa.DateTime(timezone=True), nullable=False, comment="when the value changed (UTC)"),
+    sa.Column("run_id", sa.String(64), nullable=False, comment="Dagster run that wrote the new value"),
+    sa.Index("ix_raw_revisions_series_day", "series", "trade_date"),
+)
+
+
+# What kind of source filled the warehouse, claimed by the first run that writes: synthetic demo
+# numbers and real market data must never share one database. One row.
+warehouse_kind = sa.Table(
+    "warehouse_kind",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False, comment="always 1: the table has one row"),
+    sa.Column("kind", sa.String(16), nullable=False, comment="real or synthetic"),
+    sa.Column("source", sa.String(80), nullable=False, comment="source label of the first writer"),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False, comment="when the kind was claimed (UTC)"),
+    sa.CheckConstraint("id = 1", name="warehouse_kind_one_row"),
 )
