@@ -1,0 +1,1 @@
+"""A simulated year of the deployment: the real schedule and sensors on a moving clock."""
