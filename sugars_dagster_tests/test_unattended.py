@@ -165,6 +165,8 @@ def test_a_forced_source_failure_produces_one_alert(tmp_path) -> None:
             # The real source, with every request sent to a closed port on this machine.
             failing = env | {
                 "SUGARS_SOURCE": "akshare",
+                # Real data never goes into the demo warehouse the daemon fills meanwhile.
+                "SUGARS_DATA_DIR": str(tmp_path / "real-data"),
                 "SUGARS_SOURCE_ATTEMPTS": "1",
                 "HTTPS_PROXY": "http://127.0.0.1:9",
                 "HTTP_PROXY": "http://127.0.0.1:9",

@@ -6,7 +6,7 @@ import dagster as dg
 
 from sugars_dagster import clock
 from sugars_dagster.assets.market_daily import market_daily
-from sugars_dagster.assets.preflight import before_writing
+from sugars_dagster.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_margin import ImportMarginConfig, build_import_margin
@@ -55,6 +55,7 @@ def sugar_import_margin(
                 f"{' ...' if len(missing) > 5 else ''}; materialize market_daily for them first"
             )
         frame = build_import_margin(inputs, config)
+        claim_warehouse(source, warehouse)
         counts = warehouse.write_import_margin(frame, first, last, run_id=context.run.run_id, now=clock.now())
 
     metadata: dict[str, object] = {

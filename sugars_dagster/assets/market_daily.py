@@ -8,7 +8,7 @@ import polars as pl
 
 from sugars_dagster import clock, quality
 from sugars_dagster.assets.raw_series import raw_series_assets
-from sugars_dagster.assets.preflight import before_writing
+from sugars_dagster.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.errors import MissingDataError, QualityError
@@ -125,6 +125,7 @@ def _load_window(
             + f"; nothing written for {first} .. {last}"
         )
 
+    claim_warehouse(source, warehouse)
     counts = warehouse.write_market_daily(
         frame,
         first,

@@ -49,4 +49,10 @@ def before_writing(context: dg.AssetExecutionContext, source: MarketSource, ware
     """Refuse the run before the asset fetches or writes: bad run config, or a source of the
     other kind (synthetic or real) than the warehouse holds."""
     check_run_config(context.run.run_config)
+    warehouse.check_kind(source.label, source.synthetic)
+
+
+def claim_warehouse(source: MarketSource, warehouse: Warehouse) -> None:
+    """Record the warehouse's kind right before the first write (a run that fails before writing
+    claims nothing), refusing, as before fetching, a source of the other kind."""
     warehouse.claim_kind(source.label, source.synthetic, clock.now())

@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from sugars_dagster import clock
-from sugars_dagster.assets.preflight import before_writing
+from sugars_dagster.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import SourceDataError, SourceError
 from sugars_dagster.market_hours import SESSION_ENDS, newest_final_day
@@ -137,6 +137,7 @@ def land_series(
             if error.contract_failures():  # a source answered, with something that breaks its contract
                 yield _contract_failure(series, error.contract_failures())
             raise
+        claim_warehouse(source, warehouse)
         counts = warehouse.land_series(fetched, context.run.run_id, now)
     frame = fetched.frame
     newest = frame.tail(1).to_dicts()[0]

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.assets.preflight import before_writing
+from sugars_dagster.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.errors import SourceDataError, SourceError
 from sugars_dagster.market_calendar import MarketCalendar
@@ -67,6 +67,7 @@ def mainland_trading_calendar(
             context.log.warning(f"{error}; the calendar stays as it was")
             yield _fallback(error, calendar.load(warehouse, source).described)
             return
+        claim_warehouse(source, warehouse)
         counts = warehouse.land_trading_days(provider, received, context.run.run_id, now)
     yield dg.MaterializeResult(
         metadata={

@@ -200,9 +200,18 @@ class Warehouse(dg.ConfigurableResource):
             # SQLite: BEGIN IMMEDIATE (see _sqlite_engine) already holds the database's write lock.
             yield conn
 
+    def check_kind(self, source_label: str, synthetic: bool) -> None:
+        """Refuse a source whose kind (synthetic or real) differs from what the warehouse holds.
+        Reads only: call it before fetching; `claim_kind` records the kind at the first write, so
+        a run that fails before writing anything claims nothing. Existing tables are checked
+        against their contract here too, so an incompatible one stops the run before a fetch."""
+        self._check_existing_tables(sa.inspect(self.engine()))
+        with self.engine().connect() as conn:
+            _refuse_other_kind(_held_kind(conn), source_label, synthetic)
+
     def claim_kind(self, source_label: str, synthetic: bool, now: dt.datetime) -> None:
         """Refuse a source whose kind (synthetic or real) differs from what the warehouse holds;
-        an unclaimed warehouse is claimed for it. Call before fetching or writing anything.
+        an unclaimed warehouse is claimed for it. Call right before writing.
 
         The first check only reads, so a refused run leaves the database untouched (no table
         created); the claim is then made under the writer lock, deciding again, so that two
@@ -227,6 +236,9 @@ class Warehouse(dg.ConfigurableResource):
             # Under the writer lock, so that two first runs do not both create the tables.
             with self._writing() as conn:
                 metadata.create_all(conn, checkfirst=True)
+            columns = self._check_existing_tables(sa.inspect(engine))
+        if columns is None:
+            # Another writer created the tables between the first look and ours.
             columns = self._check_existing_tables(sa.inspect(engine))
         assert columns is not None  # market_daily exists once the tables are created
         missing = [column for column in market_daily.columns if column.name not in columns]
