@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.errors import SourceFetchError
+from sugars_dagster import clock
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import SeriesFrame
 from sugars_dagster.sources.demo_source import DEMO_LABEL, DemoSource
@@ -24,10 +25,6 @@ from sugars_dagster.warehouse.resource import Warehouse
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FOREVER = dt.datetime.max.replace(tzinfo=dt.UTC)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def midnight(day: dt.date) -> dt.datetime:
@@ -181,7 +178,7 @@ def demo_answer(source: DemoSource, series: Series, first: dt.date, last: dt.dat
 
 
 def refuse_while_down(what: str) -> None:
-    if WORLD.acting(Kind.SOURCE_DOWN, utc_now()):
+    if WORLD.acting(Kind.SOURCE_DOWN, clock.now()):
         raise SourceFetchError(what, "no answer (simulated source outage)")
 
 
@@ -191,7 +188,7 @@ class FaultySource(DemoSource):
 
     def fetch(self, series: Series, first: dt.date, last: dt.date, log=None) -> SeriesFrame:  # noqa: ANN001
         refuse_while_down(f"{DEMO_LABEL} {series.value}")
-        now = utc_now()
+        now = clock.now()
         frame = demo_answer(self, series, first, last)
         withheld = WORLD.withheld_sugar_bars(now) if series is Series.ZCE_SUGAR else []
         if withheld:
@@ -207,7 +204,7 @@ class FaultyWarehouse(Warehouse):
     """The warehouse, refusing every connection while a warehouse outage acts."""
 
     def engine(self) -> sa.Engine:
-        if WORLD.acting(Kind.WAREHOUSE_DOWN, utc_now()):
+        if WORLD.acting(Kind.WAREHOUSE_DOWN, clock.now()):
             raise sa.exc.OperationalError(
                 "connect", None, ConnectionRefusedError("simulated warehouse outage: connection refused")
             )
@@ -222,7 +219,7 @@ class RecordingAlerter(Alerter):
         return True
 
     def send(self, title: str, body: str) -> None:
-        WORLD.alerts.append(SentAlert(utc_now(), title, body))
+        WORLD.alerts.append(SentAlert(clock.now(), title, body))
 
 
 def sqlite_path(warehouse: Warehouse) -> str:
