@@ -4,6 +4,7 @@ Pure functions over polars frames; the asset reads the inputs and writes the res
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -12,6 +13,7 @@ from pydantic import Field
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
 from sugars_dagster.quality import QualityLimits
+from sugars_dagster.series import Series
 from sugars_dagster.warehouse.tables import MARKET_DAILY_DECIMALS
 
 
@@ -88,11 +90,42 @@ def _join_as_of(
     return joined
 
 
+# The date an as-of join should find for a series on a day (its newest publication day that is
+# final), or None where that cannot be told.
+ExpectedAsOf = Callable[[Series, dt.date], dt.date | None]
+
+# The as-of inputs: series, the prefix of their provenance columns.
+AS_OF_INPUTS = ((Series.USD_CNY, "usd_cny"), (Series.BDI, "bdi"), (Series.ICE_NO11, "ice"))
+
+
+def reached_back(frame: pl.DataFrame, expected: ExpectedAsOf | None) -> list[str | None]:
+    """Per row, the inputs whose value is older than the newest one their publication days
+    promise (a hole in the series was bridged), e.g. "bdi: used 2025-12-02, expected 2025-12-03";
+    None where every input is the usual one or `expected` is not given."""
+    if expected is None:
+        return [None] * frame.height
+    notes: list[str | None] = []
+    for row in frame.iter_rows(named=True):
+        day = row["record_date"]
+        gaps = []
+        for series, prefix in AS_OF_INPUTS:
+            usual = expected(series, day)
+            if usual is not None and row[f"{prefix}_date"] < usual:
+                gaps.append(f"{prefix}: used {row[f'{prefix}_date']}, expected {usual}")
+        notes.append("; ".join(gaps) or None)
+    return notes
+
+
 def build_market_daily(
-    trading_days: list[dt.date], inputs: MarketInputs, staleness: Staleness, cost: ImportCostConfig
+    trading_days: list[dt.date],
+    inputs: MarketInputs,
+    staleness: Staleness,
+    cost: ImportCostConfig,
+    expected: ExpectedAsOf | None = None,
 ) -> pl.DataFrame:
-    """One row per trading day: the contract columns, the ICE price used, and where each input
-    came from (provider and date)."""
+    """One row per trading day: the contract columns, the ICE price used, where each input came
+    from (provider and date), and, given `expected`, which inputs had to reach back past a day
+    their series should have published."""
     days = pl.DataFrame({"record_date": sorted(trading_days)}, schema={"record_date": pl.Date})
     bars = inputs.sugar.select(
         pl.col("trade_date").alias("record_date"),
@@ -118,7 +151,10 @@ def build_market_daily(
             strict=True,
         )
     ]
-    frame = frame.with_columns(pl.Series("import_cost_estimate", costs, dtype=pl.Float64))
+    frame = frame.with_columns(
+        pl.Series("import_cost_estimate", costs, dtype=pl.Float64),
+        pl.Series("reached_back", reached_back(frame, expected), dtype=pl.String),
+    )
     return frame.with_columns(
         pl.col(name).round(decimals) for name, decimals in MARKET_DAILY_DECIMALS.items()
     ).select(MARKET_DAILY_COLUMNS)
@@ -136,4 +172,5 @@ MARKET_DAILY_COLUMNS = [
     "bdi_date",
     "ice_provider",
     "ice_date",
+    "reached_back",
 ]

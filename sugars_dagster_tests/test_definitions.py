@@ -54,7 +54,7 @@ def test_every_check_sits_on_its_asset() -> None:
     expected = {
         ("market_daily", name)
         for name in ("required_fields", "plausible_ranges", "day_over_day_moves", "input_staleness", "row_count", "unique_days")
-    } | {(key.to_user_string(), name) for key in RAW_KEYS for name in ("source_contract", "served_by_primary", "no_rows_dropped")}
+    } | {(key.to_user_string(), name) for key in RAW_KEYS for name in ("source_contract", "served_by_primary", "no_rows_dropped", "publication_gaps")}
     expected |= {("mainland_trading_calendar", "calendar_source_reached")}
     assert checks == expected
 

@@ -39,8 +39,15 @@ def rows(*days: tuple[int, float]) -> pl.DataFrame:
             "bdi_date": dates,
             "ice_provider": ["sina:futures_foreign_hist:RS"] * count,
             "ice_date": dates,
+            "reached_back": [None] * count,
         },
-        schema_overrides={"record_date": pl.Date, "usd_cny_date": pl.Date, "bdi_date": pl.Date, "ice_date": pl.Date},
+        schema_overrides={
+            "record_date": pl.Date,
+            "usd_cny_date": pl.Date,
+            "bdi_date": pl.Date,
+            "ice_date": pl.Date,
+            "reached_back": pl.String,
+        },
     )
 
 

@@ -17,6 +17,7 @@ from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.market_daily_build import MarketDailyConfig, MarketInputs, build_market_daily
 from sugars_dagster.market_days import classify_window
 from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
+from sugars_dagster.publication_days import PublicationDays
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
@@ -83,7 +84,8 @@ def _load_window(
 
     # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
     sugar = read(Series.ZCE_SUGAR, first)
-    window = classify_window(days, set(sugar["trade_date"].to_list()), calendar.load(warehouse, source))
+    mainland = calendar.load(warehouse, source)
+    window = classify_window(days, set(sugar["trade_date"].to_list()), mainland)
     if window.trading and sugar.height == 0:
         raise MissingDataError(
             f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {', '.join(source.providers(Series.ZCE_SUGAR))} "
@@ -106,7 +108,14 @@ def _load_window(
         bdi=read(Series.BDI, oldest_needed, last),
         ice=read(Series.ICE_NO11, oldest_needed, last),
     )
-    frame = build_market_daily(window.trading, inputs, staleness, config)
+    publication, built_at = PublicationDays(mainland), clock.now()
+    frame = build_market_daily(
+        window.trading,
+        inputs,
+        staleness,
+        config,
+        expected=lambda series, day: publication.newest_expected(series, day, built_at),
+    )
 
     # Checked before anything is written: a blocking failure leaves the table as it was.
     before_window = warehouse.read_market_daily(first - dt.timedelta(days=31), first - dt.timedelta(days=1)).tail(1)
@@ -133,7 +142,7 @@ def _load_window(
         source_label=source.label,
         synthetic=source.synthetic,
         run_id=context.run.run_id,
-        now=clock.now(),
+        now=built_at,
     )
     stored = warehouse.read_market_daily(first, last)
     checks += [
@@ -149,11 +158,18 @@ def _load_window(
         "source": source.label + (" (synthetic values, not market data)" if source.synthetic else ""),
         "providers": dg.MetadataValue.json(_providers_used(frame)),
         "dagster/row_count": frame.height,
+        # Rows whose FX, BDI or ICE value is older than their series' newest publication day.
+        "rows_reached_back": int(frame["reached_back"].is_not_null().sum()),
         "import_cost_inputs": dg.MetadataValue.json(
             {name: getattr(config, name) for name in ImportCostConfig.model_fields}
         ),
         **counts.as_metadata(),
     }
+    bridged = frame.filter(pl.col("reached_back").is_not_null())
+    if bridged.height:
+        metadata["reached_back"] = dg.MetadataValue.md(
+            quality.markdown_table(bridged.select("record_date", "reached_back").tail(quality.SHOWN_ROWS))
+        )
     if frame.height:
         metadata["preview"] = dg.MetadataValue.md(
             quality.markdown_table(frame.select("record_date", *MARKET_DAILY_DECIMALS).tail(PREVIEW_ROWS))

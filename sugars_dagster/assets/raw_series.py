@@ -3,8 +3,9 @@
 The sources return their whole history in one call, so these assets are not partitioned: each
 run fetches once and adds what is new or revised to the warehouse, from where `market_daily` can
 rebuild any day without fetching again. A stored day the source no longer lists is kept, and said
-so by the `no_rows_dropped` check. Only values that are final are landed: a bar whose session is
-still trading is left for the next run.
+so by the `no_rows_dropped` check; a day the series should have published on but the response
+skips is named by the `publication_gaps` check. Only values that are final are landed: a bar whose
+session is still trading is left for the next run.
 """
 
 import datetime as dt
@@ -16,12 +17,15 @@ import polars as pl
 from sugars_dagster import clock
 from sugars_dagster.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
-from sugars_dagster.errors import SourceDataError, SourceError
+from sugars_dagster.errors import SourceDataError, SourceError, SugarsError
+from sugars_dagster.market_calendar import MarketCalendar
 from sugars_dagster.market_hours import SESSION_ENDS, newest_final_day
 from sugars_dagster.partitions import check_requested_range, market_day_partitions
+from sugars_dagster.publication_days import PublicationDays
 from sugars_dagster.quality import SHOWN_ROWS, markdown_table
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource
+from sugars_dagster.trading_calendar import TradingCalendar
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
 from sugars_dagster.warehouse.window_write import MergeCounts
@@ -57,7 +61,24 @@ def source_checks(series: Series) -> list[dg.AssetCheckSpec]:
                 "has looked, since the source no longer vouches for the value its as-of join uses."
             ),
         ),
+        dg.AssetCheckSpec(
+            "publication_gaps",
+            asset=series.value,
+            description=(
+                f"Between its first and last date the response lists every day the series publishes on "
+                f"({PUBLISHES_ON[series]}); a warning naming the days it skips, which market_daily "
+                "would otherwise bridge with the value before."
+            ),
+        ),
     ]
+
+
+PUBLISHES_ON = {
+    Series.ZCE_SUGAR: "mainland trading days",
+    Series.USD_CNY: "mainland trading days",
+    Series.BDI: "London business days",
+    Series.ICE_NO11: "New York exchange sessions",
+}
 
 
 def _contract_failure(series: Series, failures: list[SourceDataError]) -> dg.AssetCheckResult:
@@ -113,6 +134,56 @@ def _no_rows_dropped(series: Series, last: dt.date, counts: MergeCounts) -> dg.A
     )
 
 
+def _publication_gaps(series: Series, received: list[dt.date], mainland: TradingCalendar | None) -> dg.AssetCheckResult:
+    """Warns naming the publication days inside the response's span that it lacks (the newest
+    first, as those are the ones market_daily is about to bridge). Without the mainland calendar
+    (it could not be read) the mainland series are not judged, and the check says so."""
+    if mainland is None and series in (Series.ZCE_SUGAR, Series.USD_CNY):
+        return dg.AssetCheckResult(
+            asset_key=series.value,
+            check_name="publication_gaps",
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="not judged: the trading calendar could not be read (see the step's log)",
+        )
+    # London and New York days are rules: an empty stand-in calendar is never asked about them.
+    publication = PublicationDays(mainland or TradingCalendar(dt.date.max, dt.date.min, frozenset()))
+    missing = publication.missing(series, received)
+    newest = missing[::-1][:_NAMED_DAYS]
+    more = f" and {len(missing) - _NAMED_DAYS} older" if len(missing) > _NAMED_DAYS else ""
+    span = f"{min(received)} .. {max(received)}" if received else "an empty response"
+    return dg.AssetCheckResult(
+        asset_key=series.value,
+        check_name="publication_gaps",
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(missing)} of the {PUBLISHES_ON[series]} inside {span} missing: "
+            + ", ".join(map(str, newest))
+            + more
+            if missing
+            else f"none of the {PUBLISHES_ON[series]} inside {span} missing"
+        ),
+        metadata={
+            "missing_days": len(missing),
+            "newest_missing_days": dg.MetadataValue.json([str(day) for day in newest]),
+            "publishes_on": PUBLISHES_ON[series],
+        },
+    )
+
+
+def _mainland_calendar(
+    context: dg.AssetExecutionContext, calendar: MarketCalendar, warehouse: Warehouse, source: MarketSource
+) -> TradingCalendar | None:
+    """The calendar the gap check judges mainland series by; a broken one (a bad closed-days file)
+    fails market_daily with its own message, and here leaves those series unjudged."""
+    try:
+        return calendar.load(warehouse, source)
+    except SugarsError as error:
+        context.log.warning(f"publication gaps of the mainland series not judged: {error}")
+        return None
+
+
 def _revisions_preview(counts: MergeCounts) -> str:
     revisions = pl.DataFrame(
         [(str(r.key), r.column, r.old, r.new) for r in counts.revisions[:SHOWN_ROWS]],
@@ -124,7 +195,11 @@ def _revisions_preview(counts: MergeCounts) -> str:
 
 
 def land_series(
-    context: dg.AssetExecutionContext, series: Series, source: MarketSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    series: Series,
+    source: MarketSource,
+    warehouse: Warehouse,
+    calendar: MarketCalendar,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     with no_retry_for_lasting_errors():
         check_requested_range(context.run.tags)
@@ -140,6 +215,7 @@ def land_series(
         claim_warehouse(source, warehouse)
         counts = warehouse.land_series(fetched, context.run.run_id, now)
     frame = fetched.frame
+    mainland = _mainland_calendar(context, calendar, warehouse, source)
     newest = frame.tail(1).to_dicts()[0]
     fallback = bool(fetched.failed_providers)
     yield dg.MaterializeResult(
@@ -174,6 +250,7 @@ def land_series(
                 metadata={"passed_over": dg.MetadataValue.json(list(fetched.failed_providers))},
             ),
             _no_rows_dropped(series, frame["trade_date"].max(), counts),
+            _publication_gaps(series, frame["trade_date"].to_list(), mainland),
         ],
     )
 
@@ -189,34 +266,34 @@ _COMMON = {
 
 @dg.asset(check_specs=source_checks(Series.ZCE_SUGAR), **_COMMON)
 def zce_sugar_bars(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """ZCE white sugar continuous/main contract daily bars, CNY/t (Sina SR0, else Eastmoney)."""
-    yield from land_series(context, Series.ZCE_SUGAR, source, warehouse)
+    yield from land_series(context, Series.ZCE_SUGAR, source, warehouse, calendar)
 
 
 @dg.asset(check_specs=source_checks(Series.USD_CNY), **_COMMON)
 def usd_cny_central_parity(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """USD/CNY central parity published by SAFE, CNY per USD."""
-    yield from land_series(context, Series.USD_CNY, source, warehouse)
+    yield from land_series(context, Series.USD_CNY, source, warehouse, calendar)
 
 
 @dg.asset(check_specs=source_checks(Series.BDI), **_COMMON)
 def baltic_dry_index(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Baltic Dry Index, points."""
-    yield from land_series(context, Series.BDI, source, warehouse)
+    yield from land_series(context, Series.BDI, source, warehouse, calendar)
 
 
 @dg.asset(check_specs=source_checks(Series.ICE_NO11), **_COMMON)
 def ice_raw_sugar_bars(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """ICE raw sugar No.11 front-month daily bars, US cents/lb (Sina RS, else Eastmoney SB00Y)."""
-    yield from land_series(context, Series.ICE_NO11, source, warehouse)
+    yield from land_series(context, Series.ICE_NO11, source, warehouse, calendar)
 
 
 raw_series_assets = [zce_sugar_bars, usd_cny_central_parity, baltic_dry_index, ice_raw_sugar_bars]

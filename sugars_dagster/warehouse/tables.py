@@ -65,6 +65,11 @@ market_daily = sa.Table(
     sa.Column("ice_usc_lb", sa.Float, comment="ICE No.11 close used for the cost, US cents/lb"),
     sa.Column("source", sa.String(64), comment="akshare, or demo-synthetic for the demo source"),
     *_provenance_columns(),
+    sa.Column(
+        "reached_back",
+        sa.String(200),
+        comment="as-of inputs older than their series' newest publication day, e.g. 'bdi: used 2025-12-02, expected 2025-12-03'",
+    ),
     sa.Column("run_id", sa.String(64), comment="Dagster run that wrote the values"),
 )
 
@@ -73,6 +78,7 @@ MARKET_DAILY_EXTRAS: dict[str, int | None] = {
     "ice_usc_lb": 4,
     "source": None,
     **{column.name: None for column in _provenance_columns()},
+    "reached_back": None,
 }
 
 MARGIN_DECIMALS: dict[str, int] = {
