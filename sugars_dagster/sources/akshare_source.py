@@ -15,11 +15,12 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from sugars_dagster import clock
 from sugars_dagster.errors import SourceDataError, SourceError, SourceFetchError
 from sugars_dagster.series import Series
 from sugars_dagster.sources.base import MarketSource, SeriesFrame
 from sugars_dagster.sources.calls import RetrySettings, call_with_retries
-from sugars_dagster.sources.validation import FrameContract, no_rows_error, validate_frame
+from sugars_dagster.sources.validation import FrameContract, latest_plausible_day, no_rows_error, validate_frame
 
 AKSHARE_LABEL = "akshare"
 
@@ -203,7 +204,10 @@ class AkshareSource(MarketSource):
             settings=self._retry_settings(),
             on_retry=log.warning if log else lambda message: None,
         )
-        return SeriesFrame(spec.contract.series, spec.provider, validate_frame(raw, spec.contract, first, last), synthetic=False)
+        # A real answer is judged against today: a date days ahead is a broken feed, not a bar.
+        not_after = latest_plausible_day(spec.contract.series, clock.now())
+        frame = validate_frame(raw, spec.contract, first, last, not_after)
+        return SeriesFrame(spec.contract.series, spec.provider, frame, synthetic=False)
 
     def _retry_settings(self) -> RetrySettings:
         return RetrySettings(

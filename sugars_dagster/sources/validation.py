@@ -5,7 +5,8 @@ with no duplicates, numbers in every value column, no gaps in required fields, a
 inside the series' plausible range. The error names the source and the field.
 
 A date is the market's day: a timestamp that carries a time zone is read in the series' market
-zone, a naive one must be midnight (its time of day in an unknown zone could be either day).
+zone, a naive one must be midnight (its time of day in an unknown zone could be either day). A date
+more than a few days after today in that zone is not a bar yet to come but a broken feed: refused.
 
 Numbers written as text ("5412.000") pass: Sina sends strings and akshare converts most of them,
 but one word in a column keeps the whole column as text, and that word is what gets reported.
@@ -43,6 +44,10 @@ MARKET_ZONES: dict[Series, ZoneInfo] = {
     Series.BDI: ZoneInfo("Europe/London"),  # the Baltic Exchange publishes the index at 13:00 London time
     Series.ICE_NO11: ZoneInfo("America/New_York"),
 }
+
+# How far past today (in the market's zone) a date may lie: Sina labels Friday night's ZCE session
+# with Monday's date. Such rows are not stored until final; later dates are refused.
+FUTURE_MARGIN = dt.timedelta(days=4)
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -172,6 +177,23 @@ def _parse_dates(frame: Any, contract: FrameContract) -> list[tuple[int, dt.date
     return dated
 
 
+def latest_plausible_day(series: Series, now: dt.datetime) -> dt.date:
+    """The newest date a source's answer may carry at `now` (a bar still to come is dropped, not
+    refused, until it is final)."""
+    return now.astimezone(MARKET_ZONES[series]).date() + FUTURE_MARGIN
+
+
+def _check_not_future(dates: list[dt.date], contract: FrameContract, latest: dt.date | None) -> None:
+    future = sorted({day.isoformat() for day in dates if latest is not None and day > latest})
+    if future:
+        raise SourceDataError(
+            contract.source,
+            f"dates in the future (after {latest}): {_examples(future)}",
+            field=contract.date_column,
+            offending=future,
+        )
+
+
 def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
     duplicates = sorted(day for day, count in Counter(dates).items() if count > 1)
     if duplicates:
@@ -238,8 +260,11 @@ def no_rows_error(contract: FrameContract) -> SourceDataError:
     return SourceDataError(contract.source, "returned no rows", field=contract.date_column)
 
 
-def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """The rows dated within [first, last] as a canonical frame, or a SourceDataError.
+def validate_frame(
+    frame: Any, contract: FrameContract, first: dt.date, last: dt.date, not_after: dt.date | None = None
+) -> pl.DataFrame:
+    """The rows dated within [first, last] as a canonical frame, or a SourceDataError; a date
+    after `not_after` (see `latest_plausible_day`) refuses the whole answer.
 
     Dates are parsed for the whole frame (a broken date anywhere means a broken feed); values are
     judged only inside the window, since that is all that will be stored.
@@ -260,6 +285,7 @@ def validate_frame(frame: Any, contract: FrameContract, first: dt.date, last: dt
         )
 
     dated = _parse_dates(frame, contract)
+    _check_not_future([day for _, day in dated], contract, not_after)
     _check_order([day for _, day in dated], contract)
     dates = dict(dated)
     in_window = [index for index, day in dated if first <= day <= last]
