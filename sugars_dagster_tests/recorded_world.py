@@ -64,8 +64,8 @@ class RecordedWorld:
     @contextmanager
     def serving(self, **bodies: Any) -> Iterator[responses.RequestsMock]:
         """Serve this world from every provider; keyword bodies (sr=, ice=, bdi=, eastmoney_sr=,
-        eastmoney_ice=) replace a service's answer."""
-        fx = self.fx_rows()
+        eastmoney_ice=) replace a service's answer, fx= SAFE's rows (CNY per 100 USD)."""
+        fx = bodies.get("fx", self.fx_rows())
         with payloads.recorded_sources(
             sr=bodies.get("sr", self.sr_body()),
             ice=bodies.get("ice", self.ice_body()),
