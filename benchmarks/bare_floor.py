@@ -7,12 +7,12 @@ Dagster (demo source, a fresh SQLite warehouse). Run as a separate process, like
 import datetime as dt
 import sys
 
-from sugars_dagster.assets.raw_series import history_start
-from sugars_dagster.import_cost import ImportCostConfig
-from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
-from sugars_dagster.market_days import classify_window
-from sugars_dagster.market_hours import newest_final_day
-from sugars_dagster.series import Series
+from sugars_dagster.defs.assets.raw_series import history_start
+from sugars_dagster.defs.config import ImportCostConfig
+from sugars_dagster.market.build import MarketInputs, Staleness, build_market_daily
+from sugars_dagster.market.calendar.finality import newest_final_day
+from sugars_dagster.market.calendar.window import classify_window
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 

@@ -8,7 +8,7 @@
 
 import dagster as dg
 
-from sugars_dagster.partitions import market_day_partitions
+from sugars_dagster.defs.partitions import market_day_partitions
 
 
 @dg.asset

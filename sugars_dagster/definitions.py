@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from sugars_dagster.assets.backups import market_daily_export, warehouse_retention
-from sugars_dagster.assets.import_margin import sugar_import_margin
-from sugars_dagster.assets.market_daily import market_daily
-from sugars_dagster.assets.raw_series import raw_series_assets
-from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
-from sugars_dagster.jobs import market_daily_job
-from sugars_dagster.resources import (
+from sugars_dagster.defs.assets.export import market_daily_export, warehouse_retention
+from sugars_dagster.defs.assets.import_margin import sugar_import_margin
+from sugars_dagster.defs.assets.market_daily import market_daily
+from sugars_dagster.defs.assets.raw_series import raw_series_assets
+from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster.defs.jobs import market_daily_job
+from sugars_dagster.defs.resources import (
     alerter_from_env,
     calendar_from_env,
     catchup_policy_from_env,
@@ -17,10 +17,10 @@ from sugars_dagster.resources import (
     source_from_env,
     warehouse_from_env,
 )
-from sugars_dagster.schedules import market_daily_schedule
-from sugars_dagster.sensors.catchup import market_daily_catchup_sensor
-from sugars_dagster.sensors.failure_alerts import market_daily_failure_alert_sensor
-from sugars_dagster.sensors.freshness import market_daily_freshness_sensor
+from sugars_dagster.defs.schedules import market_daily_schedule
+from sugars_dagster.defs.sensors.catchup import market_daily_catchup_sensor
+from sugars_dagster.defs.sensors.failure_alerts import market_daily_failure_alert_sensor
+from sugars_dagster.defs.sensors.freshness import market_daily_freshness_sensor
 
 defs = dg.Definitions(
     assets=[mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention],

@@ -1,19 +1,60 @@
-"""Operating settings read from the environment, each with a clear error when it is not usable.
+"""Every setting the product reads from the environment, read here and nowhere else, each with a
+clear error naming the variable when its value is not usable.
 
 Every number has an upper bound as well as a lower one: a value that loads must also work for
 years of sensor ticks (a look-back of a million days, a retry delay of 10^12 minutes would load
 and then break every tick).
+
+Most settings are read when a resource is built for the code location. Three shape Dagster
+definitions themselves (the partitions' first day, the schedule's time, the catch-up sensor's
+interval), which Dagster fixes when the definitions are created: those are read as the code
+location loads, and a change takes effect on reload.
 """
 
+import datetime as dt
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from sugars_dagster.errors import ConfigError
 
+Environ = Mapping[str, str]
+
+SOURCE_ENV = "SUGARS_SOURCE"
+SOURCE_ATTEMPTS_ENV = "SUGARS_SOURCE_ATTEMPTS"
+SOURCE_TIMEOUT_ENV = "SUGARS_SOURCE_TIMEOUT_SECONDS"
+WAREHOUSE_URL_ENV = "SUGARS_WAREHOUSE_URL"
+DATA_DIR_ENV = "SUGARS_DATA_DIR"
+ALERT_URLS_ENV = "SUGARS_ALERT_URLS"
+EXPORT_URL_ENV = "SUGARS_EXPORT_URL"
+UI_BASE_URL_ENV = "SUGARS_UI_BASE_URL"
+RETENTION_DAYS_ENV = "SUGARS_RETENTION_DAYS"
+CLOSED_DAYS_FILE_ENV = "SUGARS_CLOSED_DAYS_FILE"
+PARTITIONS_START_ENV = "SUGARS_PARTITIONS_START"
+SCHEDULE_TIME_ENV = "SUGARS_SCHEDULE_TIME"
+CATCHUP_INTERVAL_ENV = "SUGARS_CATCHUP_INTERVAL_SECONDS"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+
+SOURCES = ("akshare", "demo")
+DEFAULT_SOURCE = "akshare"
+DEFAULT_DATA_DIR = "data"
+DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
+# ZCE listed white sugar (SR) on 2006-01-06; earlier trading days have no bar to load.
+SR_LISTING_DATE = "2006-01-06"
+
+
+def _text(environ: Environ, name: str) -> str:
+    return environ.get(name, "").strip()
+
+
+def is_set(name: str, environ: Environ = os.environ) -> bool:
+    return bool(_text(environ, name))
+
 
 def int_setting(
-    environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int, meaning: str
+    environ: Environ, name: str, default: int, minimum: int, maximum: int, meaning: str
 ) -> int:
-    raw = environ.get(name, "").strip()
+    raw = _text(environ, name)
     if not raw:
         return default
     try:
@@ -25,3 +66,79 @@ def int_setting(
     if value > maximum:
         raise ConfigError(f"{name}={value} is above {maximum}; it is {meaning}")
     return value
+
+
+def source_name(environ: Environ = os.environ) -> str:
+    """`akshare` (real data) unless SUGARS_SOURCE says `demo`; synthetic data is never a fallback."""
+    name = _text(environ, SOURCE_ENV).lower() or DEFAULT_SOURCE
+    if name not in SOURCES:
+        raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of {list(SOURCES)}")
+    return name
+
+
+def source_attempts(environ: Environ = os.environ) -> int:
+    return int_setting(environ, SOURCE_ATTEMPTS_ENV, 4, 1, 10, "the tries per source call")
+
+
+def source_timeout_seconds(environ: Environ = os.environ) -> int:
+    return int_setting(environ, SOURCE_TIMEOUT_ENV, 60, 1, 600, "the deadline of one source call, in seconds")
+
+
+def data_dir(environ: Environ = os.environ) -> Path:
+    return Path(_text(environ, DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
+
+
+def ui_base_url(environ: Environ = os.environ) -> str:
+    return _text(environ, UI_BASE_URL_ENV) or DEFAULT_UI_BASE_URL
+
+
+def retention_days(maximum: int, environ: Environ = os.environ) -> int:
+    return int_setting(environ, RETENTION_DAYS_ENV, 0, 0, maximum, "the market days the warehouse keeps (0 = all)")
+
+
+def closed_days_file(environ: Environ = os.environ) -> str | None:
+    """The operator's closed-days file, made absolute so that every process reads the same one."""
+    raw = _text(environ, CLOSED_DAYS_FILE_ENV)
+    return str(Path(raw).resolve()) if raw else None
+
+
+def partitions_start_date(raw: str | None) -> str:
+    """The first partition key: the given `YYYY-MM-DD`, or SR's listing day when unset."""
+    value = (raw or "").strip() or SR_LISTING_DATE
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"{PARTITIONS_START_ENV}={value!r} is not a date; expected YYYY-MM-DD, e.g. {SR_LISTING_DATE}"
+        ) from None
+    if parsed.isoformat() != value:
+        raise ConfigError(f"{PARTITIONS_START_ENV}={value!r} must be written as YYYY-MM-DD")
+    return value
+
+
+def partitions_start(environ: Environ = os.environ) -> str:
+    return partitions_start_date(environ.get(PARTITIONS_START_ENV))
+
+
+def schedule_time(raw: str | None) -> dt.time:
+    """The nightly load's time of day in Asia/Shanghai, `HH:MM` (default 02:00)."""
+    value = (raw or "").strip() or "02:00"
+    try:
+        parsed = dt.time.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{SCHEDULE_TIME_ENV}={value!r} is not a time of day; expected HH:MM, e.g. 02:00") from None
+    if parsed.second or parsed.microsecond or len(value) != 5:
+        raise ConfigError(f"{SCHEDULE_TIME_ENV}={value!r} must be written HH:MM")
+    return parsed
+
+
+def nightly_load_time(environ: Environ = os.environ) -> dt.time:
+    return schedule_time(environ.get(SCHEDULE_TIME_ENV))
+
+
+def catchup_interval_seconds(environ: Environ = os.environ) -> int:
+    return int_setting(environ, CATCHUP_INTERVAL_ENV, 120, 5, 86_400, "the seconds between catch-up sensor ticks")
+
+
+def dagster_home(environ: Environ = os.environ) -> str | None:
+    return _text(environ, DAGSTER_HOME_ENV) or None

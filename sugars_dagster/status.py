@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from gql import Client, GraphQLRequest, gql
 from gql.transport.requests import RequestsHTTPTransport
 
-from sugars_dagster.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG
 
 LOCATION = "sugars_dagster"
 SCHEDULE = "market_daily_schedule"

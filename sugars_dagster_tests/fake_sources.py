@@ -4,8 +4,7 @@ import datetime as dt
 
 import polars as pl
 
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 
 

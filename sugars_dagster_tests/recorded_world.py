@@ -9,7 +9,7 @@ from typing import Any
 
 import responses
 
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.demo_source import synthetic_frame
 from sugars_dagster_tests import payloads

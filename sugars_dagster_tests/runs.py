@@ -4,14 +4,14 @@ import uuid
 
 import dagster as dg
 
-from sugars_dagster.assets.backups import market_daily_export, warehouse_retention
-from sugars_dagster.assets.import_margin import sugar_import_margin
-from sugars_dagster.assets.market_daily import market_daily
-from sugars_dagster.assets.raw_series import raw_series_assets
-from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
-from sugars_dagster.export import ExportTarget, Retention
-from sugars_dagster.market_calendar import MarketCalendar
+from sugars_dagster.defs.assets.export import market_daily_export, warehouse_retention
+from sugars_dagster.defs.assets.import_margin import sugar_import_margin
+from sugars_dagster.defs.assets.market_daily import market_daily
+from sugars_dagster.defs.assets.raw_series import raw_series_assets
+from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.sources.base import MarketSource
+from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
 # The whole graph, sources to backups, as market_daily_job runs it.

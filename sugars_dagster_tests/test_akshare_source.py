@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from sugars_dagster.errors import SourceDataError, SourceFetchError
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import synthetic_frame
 from sugars_dagster_tests import payloads
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare

@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from sugars_dagster.alerts import Alerter
 from sugars_dagster.definitions import defs
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.resources import alerter_from_env
-from sugars_dagster.sensors.failure_alerts import error_summary, market_daily_failure_alert_sensor
-from sugars_dagster.sensors.freshness import expected_newest_day
-from sugars_dagster.trading_calendar import snapshot_calendar
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.resources import alerter_from_env
+from sugars_dagster.defs.sensors.failure_alerts import error_summary, market_daily_failure_alert_sensor
+from sugars_dagster.defs.sensors.freshness import expected_newest_day
+from sugars_dagster.market.calendar.trading import snapshot_calendar
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.alert_inbox import alert_inbox

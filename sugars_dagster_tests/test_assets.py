@@ -6,12 +6,13 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.assets.import_margin import sugar_import_margin
-from sugars_dagster.assets.market_daily import market_daily as market_daily_asset
-from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
-from sugars_dagster.series import Series
-from sugars_dagster.market_calendar import MarketCalendar
+from sugars_dagster.defs.assets.import_margin import sugar_import_margin
+from sugars_dagster.defs.assets.market_daily import market_daily as market_daily_asset
+from sugars_dagster.defs.config import ImportCostConfig
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.market.import_cost import out_of_quota_landed_cost_cny_t
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES

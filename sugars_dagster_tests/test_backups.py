@@ -1,4 +1,3 @@
-import pytest
 """Parquet backups and warehouse retention."""
 
 import datetime as dt
@@ -7,9 +6,9 @@ from zoneinfo import ZoneInfo
 import fsspec
 import polars as pl
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.export import ExportTarget, Retention
+from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.runs import failure_text, run_graph
 

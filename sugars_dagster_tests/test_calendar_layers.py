@@ -9,20 +9,15 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.alerts import Alerter
-from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.definitions import defs
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.resources import calendar_from_env
+from sugars_dagster.defs.sensors.freshness import expected_newest_day
 from sugars_dagster.errors import ConfigError, SourceDataError, SourceFetchError
-from sugars_dagster.export import Retention
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.resources import calendar_from_env
-from sugars_dagster.sensors.catchup import CatchupPolicy
-from sugars_dagster.sensors.freshness import expected_newest_day
-from sugars_dagster.series import Series
-from sugars_dagster.sources.akshare_calendar import SINA_CALENDAR_PROVIDER, SINA_CALENDAR_SOURCE
-from sugars_dagster.sources.akshare_source import AkshareSource
-from sugars_dagster.sources.demo_source import DEMO_CALENDAR_PROVIDER, DemoSource, made_up_holidays
-from sugars_dagster.trading_calendar import (
+from sugars_dagster.market.calendar.trading import (
     DayStatus,
     calendar_from,
     check_trading_days,
@@ -30,6 +25,11 @@ from sugars_dagster.trading_calendar import (
     read_closed_days_file,
     snapshot_calendar,
 )
+from sugars_dagster.market.series import Series
+from sugars_dagster.sources.akshare_calendar import SINA_CALENDAR_PROVIDER, SINA_CALENDAR_SOURCE
+from sugars_dagster.sources.akshare_source import AkshareSource
+from sugars_dagster.sources.demo_source import DEMO_CALENDAR_PROVIDER, DemoSource, made_up_holidays
+from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import raw_trading_calendar
 from sugars_dagster_tests.alert_inbox import alert_inbox

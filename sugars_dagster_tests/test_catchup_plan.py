@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sugars_dagster.catchup_plan import (
+from sugars_dagster.market.catchup_plan import (
     MAX_ATTEMPTS,
     Backoff,
     CatchupState,

@@ -6,19 +6,26 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._utils.error import SerializableErrorInfo
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteInstigatorOrigin, RemoteRepositoryOrigin
-from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, ScheduleInstigatorData, TickData, TickStatus
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    ScheduleInstigatorData,
+    TickData,
+    TickStatus,
+)
+from dagster._utils.error import SerializableErrorInfo
 
-from sugars_dagster import trading_calendar
 from sugars_dagster.definitions import defs
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.resources import catchup_policy_from_env
+from sugars_dagster.defs.sensors.catchup import day_left_to_schedule
 from sugars_dagster.errors import ConfigError
-from sugars_dagster.export import Retention
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.resources import catchup_policy_from_env
-from sugars_dagster.sensors.catchup import CatchupPolicy, day_left_to_schedule
+from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.runs import failure_text, run_graph

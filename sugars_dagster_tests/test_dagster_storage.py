@@ -3,8 +3,8 @@
 import dagster as dg
 import pytest
 
-from sugars_dagster.dagster_storage import BatchingSqliteEventLogStorage
-from sugars_dagster.partitions import market_day_partitions
+from sugars_dagster.dagster_private import BatchingSqliteEventLogStorage
+from sugars_dagster.defs.partitions import market_day_partitions
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.cli import instance_at

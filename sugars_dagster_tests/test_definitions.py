@@ -8,9 +8,10 @@ import dagster as dg
 import pytest
 
 from sugars_dagster.definitions import defs
+from sugars_dagster.defs.partitions import last_complete_day, market_day_partitions
+from sugars_dagster.settings import partitions_start_date
+from sugars_dagster.defs.resources import source_from_env, warehouse_from_env
 from sugars_dagster.errors import ConfigError
-from sugars_dagster.partitions import last_complete_day, market_day_partitions, partitions_start_date
-from sugars_dagster.resources import source_from_env, warehouse_from_env
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.demo_source import DemoSource
 
@@ -178,14 +179,14 @@ def test_partitions_start_defaults_to_srs_listing_day() -> None:
 
 @pytest.mark.parametrize("value", ["2", "25:00", "02:00:30", "two"])
 def test_a_bad_schedule_time_is_refused(value: str) -> None:
-    from sugars_dagster.schedules import schedule_time
+    from sugars_dagster.settings import schedule_time
 
     with pytest.raises(ConfigError, match="SUGARS_SCHEDULE_TIME"):
         schedule_time(value)
 
 
 def test_schedule_time_defaults_to_two_and_can_move() -> None:
-    from sugars_dagster.schedules import schedule_time
+    from sugars_dagster.settings import schedule_time
 
     assert schedule_time(None) == dt.time(2, 0)
     assert schedule_time("03:30") == dt.time(3, 30)

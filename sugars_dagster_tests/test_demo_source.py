@@ -3,9 +3,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.quality import QualityLimits
-from sugars_dagster.series import Series
+from sugars_dagster.defs.config import QualityLimits
+from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DEMO_LABEL, DemoSource
 
 BANDS = {

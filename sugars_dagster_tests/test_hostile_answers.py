@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import metadata
 from sugars_dagster_tests import payloads

@@ -2,10 +2,10 @@ import datetime as dt
 
 import pytest
 
-from sugars_dagster.import_cost import (
+from sugars_dagster.defs.config import ImportCostConfig
+from sugars_dagster.market.import_cost import (
     USC_PER_LB_TO_USD_PER_TONNE,
     CostInputs,
-    ImportCostConfig,
     landed_cost_cny_t,
     out_of_quota_landed_cost_cny_t,
     out_of_quota_tariff,

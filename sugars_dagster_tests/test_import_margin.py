@@ -5,17 +5,17 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sugars_dagster.import_cost import (
+from sugars_dagster.defs.config import ImportCostConfig, ImportMarginConfig
+from sugars_dagster.market.import_cost import (
     IN_QUOTA_TARIFF,
     CostInputs,
-    ImportCostConfig,
     in_quota_landed_cost_cny_t,
     landed_cost_cny_t,
     out_of_quota_landed_cost_cny_t,
     out_of_quota_tariff,
     vat_rate,
 )
-from sugars_dagster.import_margin import ImportMarginConfig, build_import_margin
+from sugars_dagster.market.margin import build_import_margin
 
 D = dt.date
 

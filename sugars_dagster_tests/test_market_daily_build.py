@@ -4,11 +4,12 @@ import re
 import polars as pl
 import pytest
 
+from sugars_dagster.defs.config import ImportCostConfig
 from sugars_dagster.errors import MissingDataError
-from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
-from sugars_dagster.market_daily_build import MarketInputs, Staleness, build_market_daily
-from sugars_dagster.market_days import classify_window
-from sugars_dagster.trading_calendar import snapshot_calendar
+from sugars_dagster.market.build import MarketInputs, Staleness, build_market_daily
+from sugars_dagster.market.calendar.trading import snapshot_calendar
+from sugars_dagster.market.calendar.window import classify_window
+from sugars_dagster.market.import_cost import out_of_quota_landed_cost_cny_t
 
 SNAPSHOT = snapshot_calendar()
 

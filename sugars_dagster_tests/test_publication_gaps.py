@@ -9,16 +9,16 @@ import dagster as dg
 import exchange_calendars as xcals
 import pytest
 
-from sugars_dagster.import_cost import ImportCostConfig
-from sugars_dagster.market_daily_build import build_market_daily, reached_back
-from sugars_dagster.publication_days import (
+from sugars_dagster.defs.config import ImportCostConfig
+from sugars_dagster.market.build import build_market_daily, reached_back
+from sugars_dagster.market.calendar.publication import (
     PublicationDays,
     easter_sunday,
     london_bank_holidays,
     new_york_holidays,
 )
-from sugars_dagster.series import Series
-from sugars_dagster.trading_calendar import snapshot_calendar
+from sugars_dagster.market.calendar.trading import snapshot_calendar
+from sugars_dagster.market.series import Series
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph

@@ -5,8 +5,10 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from sugars_dagster import quality
-from sugars_dagster.quality import MARKET_DAILY_RANGES, QualityLimits
+from sugars_dagster.defs.checks import as_check_result
+from sugars_dagster.defs.config import QualityLimits
+from sugars_dagster.market import quality
+from sugars_dagster.market.quality import MARKET_DAILY_RANGES
 
 D = dt.date
 
@@ -100,10 +102,10 @@ def test_a_day_stored_twice_fails() -> None:
 
 
 def test_outcomes_become_check_results_with_the_rows_in_metadata() -> None:
-    result = quality.plausible_ranges(frame(bdi_index=[2400.0, 99.0, 2430.0]), MARKET_DAILY_RANGES).as_result("market_daily")
+    result = as_check_result(quality.plausible_ranges(frame(bdi_index=[2400.0, 99.0, 2430.0]), MARKET_DAILY_RANGES), "market_daily")
     assert result.check_name == "plausible_ranges" and not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["offending_rows"].value == 1
     assert "| 2025-12-03 | bdi_index | 99.0 | 200 .. 15000 |" in result.metadata["rows"].value
-    warning = quality.input_staleness(frame(), {"ice": 0}).as_result("market_daily")
+    warning = as_check_result(quality.input_staleness(frame(), {"ice": 0}), "market_daily")
     assert warning.severity == dg.AssetCheckSeverity.WARN

@@ -8,10 +8,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from sugars_dagster.assets.market_daily import market_daily as market_daily_asset
-from sugars_dagster.assets.raw_series import _no_rows_dropped
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.defs.assets.market_daily import market_daily as market_daily_asset
+from sugars_dagster.defs.assets.raw_series import _no_rows_dropped
+from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.window_write import MergeCounts
 from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare

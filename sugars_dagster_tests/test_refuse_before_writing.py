@@ -9,8 +9,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily, warehouse_kind

@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import ScheduleInstigatorData, TickStatus
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.alerts import Alerter
-from sugars_dagster.catchup_plan import catchup_window
 from sugars_dagster.definitions import defs
-from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
-from sugars_dagster.sensors.failure_alerts import market_daily_failure_alert_sensor
-from sugars_dagster.series import Series
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
+from sugars_dagster.defs.sensors.failure_alerts import market_daily_failure_alert_sensor
+from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.market.catchup_plan import catchup_window
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
@@ -749,9 +749,9 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
     status = instance.get_status_by_partition(dg.AssetKey("market_daily"), ["2025-12-04"], defs.resolve_job_def("market_daily_job").partitions_def)
     assert status["2025-12-04"] != dg.AssetPartitionStatus.MATERIALIZED
 
-    from sugars_dagster.export import Retention
-    from sugars_dagster.market_calendar import MarketCalendar
-    from sugars_dagster.sensors.catchup import CatchupPolicy
+    from sugars_dagster.defs.catchup_policy import CatchupPolicy
+    from sugars_dagster.defs.market_calendar import MarketCalendar
+    from sugars_dagster.warehouse.export import Retention
 
     cursors: dict[str, str | None] = {"catchup": None, "freshness": None}
 

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 import responses
 
-from sugars_dagster.assets.step_policy import no_retry_for_lasting_errors
+from sugars_dagster.defs.assets.step_policy import no_retry_for_lasting_errors
 from sugars_dagster.errors import SourceDataError, SourceError, SourceFetchError
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources import validation
 from sugars_dagster.sources.akshare_source import AKSHARE_CALLS, AkshareCall
 from sugars_dagster.sources.calls import RetrySettings, call_with_retries

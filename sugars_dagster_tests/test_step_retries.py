@@ -5,13 +5,12 @@ import datetime as dt
 import dagster as dg
 
 from sugars_dagster.definitions import defs
+from sugars_dagster.defs.jobs import STEP_RETRY_POLICY
+from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.errors import SourceDataError, SourceFetchError
-from sugars_dagster.export import Retention
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.jobs import STEP_RETRY_POLICY
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.runs import GRAPH, failure_text, memory_export

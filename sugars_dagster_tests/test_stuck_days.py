@@ -12,15 +12,15 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sugars_dagster.alerts import Alerter
 from sugars_dagster.definitions import defs
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.resources import catchup_policy_from_env
 from sugars_dagster.errors import ConfigError
-from sugars_dagster.export import Retention
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.resources import catchup_policy_from_env
-from sugars_dagster.sensors.catchup import CatchupPolicy
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
 from sugars_dagster_tests.alert_inbox import alert_inbox
@@ -236,7 +236,7 @@ def test_settings_that_would_break_ticks_are_refused_at_load_by_name(name: str, 
     ],
 )
 def test_every_numeric_setting_has_an_upper_bound(name: str, value: str, message: str) -> None:
-    from sugars_dagster import resources
+    from sugars_dagster.defs import resources
 
     with pytest.raises(ConfigError, match=message):
         if name == "SUGARS_RETENTION_DAYS":

@@ -9,7 +9,7 @@ import pytest
 from dagster._time import get_current_datetime
 
 from sugars_dagster import clock
-from sugars_dagster.partitions import market_day_partitions
+from sugars_dagster.defs.partitions import market_day_partitions
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

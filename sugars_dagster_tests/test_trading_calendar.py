@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.trading_calendar import DayStatus
+from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.market.calendar.trading import DayStatus
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
@@ -52,7 +52,7 @@ def test_sessions_between_counts_a_known_year() -> None:
 
 
 def test_the_snapshot_equals_the_installed_exchange_calendars() -> None:
-    # If this fails after upgrading exchange_calendars: python -m sugars_dagster.trading_calendar
+    # If this fails after upgrading exchange_calendars: python -m sugars_dagster.market.calendar.trading
     fresh = trading_calendar.snapshot_from_exchange_calendars()
     stored = json.loads(trading_calendar.SNAPSHOT.read_text())
     assert {key: stored[key] for key in ("first_session", "coverage_end", "closed_weekdays")} == {
@@ -66,7 +66,7 @@ def test_runs_do_not_need_pandas() -> None:
 
     script = (
         "import sys, datetime as dt\n"
-        "from sugars_dagster import trading_calendar\n"
+        "from sugars_dagster.market.calendar import trading as trading_calendar\n"
         "assert trading_calendar.snapshot_calendar().is_session(dt.date(2025, 12, 4))\n"
         "print('pandas' in sys.modules, 'exchange_calendars' in sys.modules)\n"
     )

@@ -10,16 +10,16 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.catchup_plan import catchup_window
-from sugars_dagster.partitions import SR_LISTING_DATE
-from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
+from sugars_dagster.defs.partitions import SR_LISTING_DATE
+from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
+from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.market.catchup_plan import catchup_window
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.alert_inbox import alert_inbox
 from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
-from sugars_dagster_tests.runs import overlaps, step_intervals
 from sugars_dagster_tests.processes import BIN, ROOT, free_port, process, wait_for
+from sugars_dagster_tests.runs import overlaps, step_intervals
 
 pytestmark = pytest.mark.cli
 

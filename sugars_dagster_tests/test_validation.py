@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from sugars_dagster.errors import SourceDataError
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.akshare_source import AKSHARE_CALLS
 from sugars_dagster.sources.validation import FrameContract, validate_frame
 

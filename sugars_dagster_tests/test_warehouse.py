@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sugars_dagster.errors import WarehouseSchemaError, WriteRefusedError
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.assets.step_policy import no_retry_for_lasting_errors
+from sugars_dagster.defs.assets.step_policy import no_retry_for_lasting_errors
 from sugars_dagster.warehouse.resource import Warehouse
 
 FAIL_WITHIN_SECONDS = 15.0

@@ -17,8 +17,8 @@ from pydantic import Field
 
 from sugars_dagster import clock
 from sugars_dagster.errors import SourceDataError, SourceError, SourceFetchError
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import MarketSource, SeriesFrame
+from sugars_dagster.market.series import Series, SeriesFrame
+from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.sources.calls import RetrySettings, call_with_retries
 from sugars_dagster.sources.validation import FrameContract, latest_plausible_day, no_rows_error, validate_frame
 

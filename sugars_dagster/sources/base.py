@@ -1,24 +1,10 @@
 """The interface every market source implements."""
 
 import datetime as dt
-from dataclasses import dataclass
 
 import dagster as dg
-import polars as pl
 
-from sugars_dagster.series import Series
-
-
-@dataclass(frozen=True)
-class SeriesFrame:
-    """A validated frame (`trade_date` plus the series' value columns) and who provided it."""
-
-    series: Series
-    provider: str
-    frame: pl.DataFrame
-    synthetic: bool
-    # Why the providers asked before this one were passed over, in order.
-    failed_providers: tuple[str, ...] = ()
+from sugars_dagster.market.series import Series, SeriesFrame
 
 
 class MarketSource(dg.ConfigurableResource):

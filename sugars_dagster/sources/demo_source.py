@@ -17,15 +17,13 @@ import math
 import dagster as dg
 import numpy as np
 import polars as pl
-
 from pydantic import Field
 
-from sugars_dagster import trading_calendar
-from sugars_dagster.series import SERIES_COLUMNS, Series
-from sugars_dagster.sources.base import MarketSource, SeriesFrame
+from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.market.calendar.days import days_between
+from sugars_dagster.market.series import DEMO_LABEL, SERIES_COLUMNS, Series, SeriesFrame
+from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.sources.validation import FrameContract, validate_frame
-
-DEMO_LABEL = "demo-synthetic"
 
 _SALT = {Series.ZCE_SUGAR: 11, Series.USD_CNY: 23, Series.BDI: 37, Series.ICE_NO11: 41}
 
@@ -78,7 +76,7 @@ def demo_calendar_horizon(today: dt.date) -> dt.date:
 def _publication_days(series: Series, first: dt.date, last: dt.date, holidays_file: str = "") -> list[dt.date]:
     """SR and the SAFE fixing follow the demo's trading calendar; BDI and ICE skip weekends and
     Christmas."""
-    days = [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+    days = days_between(first, last)
     weekdays = [day for day in days if day.weekday() < 5]
     if series in (Series.ZCE_SUGAR, Series.USD_CNY):
         return [day for day in weekdays if demo_is_session(day, holidays_file)]
@@ -179,5 +177,5 @@ class DemoSource(MarketSource):
 
     def fetch_trading_days(self, today: dt.date, log: dg.DagsterLogManager | None = None) -> list[dt.date]:
         first, last = trading_calendar.CHECKED_FROM, demo_calendar_horizon(today)
-        days = (first + dt.timedelta(days=offset) for offset in range((last - first).days + 1))
+        days = days_between(first, last)
         return [day for day in days if demo_is_session(day, self.holidays_file)]

@@ -26,24 +26,7 @@ import numpy as np
 import polars as pl
 
 from sugars_dagster.errors import SourceDataError
-from sugars_dagster.series import SERIES_COLUMNS, Series
-
-# Plausible levels since SR listed in 2006; a value outside is a unit change or a broken feed.
-PLAUSIBLE_RANGES: dict[Series, tuple[float, float]] = {
-    Series.ZCE_SUGAR: (1_500.0, 12_000.0),  # CNY/t
-    Series.USD_CNY: (5.5, 9.0),  # CNY per USD
-    Series.BDI: (200.0, 15_000.0),  # index points
-    Series.ICE_NO11: (5.0, 60.0),  # US cents/lb
-}
-
-# Where each series' trading day is counted: a bar stamped 2025-12-02T16:00Z is Shanghai's
-# 2025-12-03 for ZCE, but New York's 2025-12-02 for ICE.
-MARKET_ZONES: dict[Series, ZoneInfo] = {
-    Series.ZCE_SUGAR: ZoneInfo("Asia/Shanghai"),
-    Series.USD_CNY: ZoneInfo("Asia/Shanghai"),  # the central parity is published at 09:15 Beijing time
-    Series.BDI: ZoneInfo("Europe/London"),  # the Baltic Exchange publishes the index at 13:00 London time
-    Series.ICE_NO11: ZoneInfo("America/New_York"),
-}
+from sugars_dagster.market.series import MARKET_ZONES, PLAUSIBLE_RANGES, SERIES_COLUMNS, Series
 
 # How far past today (in the market's zone) a date may lie: Sina labels Friday night's ZCE session
 # with Monday's date. Such rows are not stored until final; later dates are refused.

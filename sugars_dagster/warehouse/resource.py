@@ -13,16 +13,13 @@ import sqlalchemy as sa
 from pydantic import PrivateAttr
 
 from sugars_dagster.errors import WriteRefusedError
-from sugars_dagster.series import SERIES_COLUMNS, Series
-from sugars_dagster.sources.base import SeriesFrame
-from sugars_dagster.sources.demo_source import DEMO_LABEL
+from sugars_dagster.market.series import DEMO_LABEL, SERIES_COLUMNS, Series, SeriesFrame
+from sugars_dagster.market.tables import MARKET_DAILY, SUGAR_IMPORT_MARGIN
 from sugars_dagster.warehouse.schema_check import add_columns, check_existing_table
 from sugars_dagster.warehouse.tables import (
-    MARGIN_DECIMALS,
     MARKET_DAILY_CONTRACT,
-    MARKET_DAILY_DECIMALS,
-    MARKET_DAILY_EXTRAS,
     RAW_TABLES,
+    compared_columns,
     market_daily,
     metadata,
     raw_revisions,
@@ -406,7 +403,7 @@ class Warehouse(dg.ConfigurableResource):
                 in_window,
                 "record_date",
                 frame.with_columns(pl.lit(source_label).alias("source")),
-                compared=MARKET_DAILY_DECIMALS | MARKET_DAILY_EXTRAS,
+                compared=compared_columns(MARKET_DAILY),
                 stamp={"updated_at": updated_at, "run_id": run_id},
             )
 
@@ -415,11 +412,6 @@ class Warehouse(dg.ConfigurableResource):
     ) -> WriteCounts:
         """Make `sugar_import_margin` rows for [first, last] equal `frame`, all or nothing."""
         self.prepare()
-        compared = {
-            column.name: MARGIN_DECIMALS.get(column.name)
-            for column in sugar_import_margin.columns
-            if column.name not in ("record_date", "updated_at", "run_id")
-        }
         with self._writing() as conn:
             return replace_window(
                 conn,
@@ -427,7 +419,7 @@ class Warehouse(dg.ConfigurableResource):
                 sugar_import_margin.c.record_date.between(first, last),
                 "record_date",
                 frame,
-                compared=compared,
+                compared=compared_columns(SUGAR_IMPORT_MARGIN),
                 stamp={"updated_at": now, "run_id": run_id},
             )
 

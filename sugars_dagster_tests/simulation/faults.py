@@ -15,11 +15,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import sqlalchemy as sa
 
-from sugars_dagster.alerts import Alerter
-from sugars_dagster.errors import SourceFetchError
 from sugars_dagster import clock
-from sugars_dagster.series import Series
-from sugars_dagster.sources.base import SeriesFrame
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.errors import SourceFetchError
+from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DEMO_LABEL, DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 

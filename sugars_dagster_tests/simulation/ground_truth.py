@@ -5,7 +5,7 @@ import datetime as dt
 
 import polars as pl
 
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import demo_is_session, synthetic_frame
 
 COMPARED = ["sugar_close", "sugar_open", "usd_cny_rate", "bdi_index"]

@@ -49,9 +49,9 @@ from dagster._core.scheduler.instigation import (
 from dagster_shared.error import SerializableErrorInfo
 
 from sugars_dagster.definitions import defs
-from sugars_dagster.export import Retention
-from sugars_dagster.schedules import NIGHTLY_LOAD_TIME
-from sugars_dagster.sensors.catchup import CatchupPolicy
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
+from sugars_dagster.warehouse.export import Retention
 from sugars_dagster_tests.runs import memory_export
 from sugars_dagster_tests.simulation.faults import (
     FOREVER,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from sugars_dagster.sensors.catchup import CatchupPolicy
-from sugars_dagster.series import Series
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster_tests.simulation.faults import SHANGHAI, Fault, FaultySource, Kind, demo_answer
 from sugars_dagster_tests.simulation.ground_truth import (

@@ -10,7 +10,8 @@ import datetime as dt
 
 import dagster as dg
 
-from sugars_dagster.partitions import RANGE_END_TAG, RANGE_START_TAG
+from sugars_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
+from sugars_dagster.market.calendar.days import days_between
 
 ALERTED_TAG = "sugars/alerted"
 MARKET_DAILY = dg.AssetKey("market_daily")
@@ -32,7 +33,7 @@ def run_days(tags: dict[str, str]) -> list[dt.date]:
     count = (last - first).days + 1
     if not 0 < count <= _MAX_DAYS:
         return []
-    return [first + dt.timedelta(days=offset) for offset in range(count)]
+    return days_between(first, last)
 
 
 def alerted_days(instance: dg.DagsterInstance, days: list[dt.date], now: dt.datetime) -> dict[dt.date, str]:

@@ -1,33 +1,17 @@
 """The nightly load of the market day that just ended."""
 
 import datetime as dt
-import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sugars_dagster.errors import ConfigError
-from sugars_dagster.jobs import market_daily_job
-from sugars_dagster.partitions import MARKET_TIMEZONE
-
-SCHEDULE_TIME_ENV = "SUGARS_SCHEDULE_TIME"
-
-
-def schedule_time(raw: str | None) -> dt.time:
-    """The nightly load's time of day in Asia/Shanghai, `HH:MM` (default 02:00)."""
-    value = (raw or "").strip() or "02:00"
-    try:
-        parsed = dt.time.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{SCHEDULE_TIME_ENV}={value!r} is not a time of day; expected HH:MM, e.g. 02:00") from None
-    if parsed.second or parsed.microsecond or len(value) != 5:
-        raise ConfigError(f"{SCHEDULE_TIME_ENV}={value!r} must be written HH:MM")
-    return parsed
-
+from sugars_dagster import settings
+from sugars_dagster.defs.jobs import market_daily_job
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE
 
 # Read when the code location loads: a changed time takes effect on reload. Any time after
 # midnight works, since the partition for a day exists once that day is over.
-NIGHTLY_LOAD_TIME = schedule_time(os.getenv(SCHEDULE_TIME_ENV))
+NIGHTLY_LOAD_TIME = settings.nightly_load_time()
 
 SCHEDULE_NAME = "market_daily_schedule"
 

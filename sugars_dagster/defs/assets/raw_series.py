@@ -15,17 +15,17 @@ import dagster as dg
 import polars as pl
 
 from sugars_dagster import clock
-from sugars_dagster.assets.preflight import before_writing, claim_warehouse
-from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
+from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions
 from sugars_dagster.errors import SourceDataError, SourceError, SugarsError
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.market_hours import SESSION_ENDS, newest_final_day
-from sugars_dagster.partitions import check_requested_range, market_day_partitions
-from sugars_dagster.publication_days import PublicationDays
-from sugars_dagster.quality import SHOWN_ROWS, markdown_table
-from sugars_dagster.series import Series
+from sugars_dagster.market.calendar.finality import SESSION_ENDS, newest_final_day
+from sugars_dagster.market.calendar.publication import PublicationDays
+from sugars_dagster.market.calendar.trading import TradingCalendar
+from sugars_dagster.market.quality import SHOWN_ROWS, markdown_table
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.base import MarketSource
-from sugars_dagster.trading_calendar import TradingCalendar
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
 from sugars_dagster.warehouse.window_write import MergeCounts

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sugars_dagster.series import Series
+from sugars_dagster.market.series import Series
 
 
 @dataclass(frozen=True)

@@ -6,22 +6,24 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from sugars_dagster import clock, quality
-from sugars_dagster.assets.raw_series import raw_series_assets
-from sugars_dagster.assets.preflight import before_writing, claim_warehouse
-from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
-from sugars_dagster.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster import clock
+from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
+from sugars_dagster.defs.assets.raw_series import raw_series_assets
+from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster.defs.checks import as_check_result
+from sugars_dagster.defs.config import ImportCostConfig, MarketDailyConfig
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions, window_days
 from sugars_dagster.errors import MissingDataError, QualityError
-from sugars_dagster.import_cost import ImportCostConfig
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.market_daily_build import MarketDailyConfig, MarketInputs, build_market_daily
-from sugars_dagster.market_days import classify_window
-from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
-from sugars_dagster.publication_days import PublicationDays
-from sugars_dagster.series import Series
+from sugars_dagster.market import quality
+from sugars_dagster.market.build import MARKET_DAILY_DECIMALS, MarketInputs, build_market_daily
+from sugars_dagster.market.calendar.publication import PublicationDays
+from sugars_dagster.market.calendar.window import classify_window
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster.warehouse.tables import MARKET_DAILY_CONTRACT, MARKET_DAILY_DECIMALS
+from sugars_dagster.warehouse.tables import MARKET_DAILY_CONTRACT
 
 PREVIEW_ROWS = 5
 ASSET = "market_daily"
@@ -128,7 +130,7 @@ def _load_window(
     blocked = [check for check in checks if check.blocking and not check.passed]
     if blocked:
         for check in checks:
-            yield check.as_result(ASSET)
+            yield as_check_result(check, ASSET)
         raise QualityError(
             "; ".join(f"check {check.name} failed: {check.summary}" for check in blocked)
             + f"; nothing written for {first} .. {last}"
@@ -176,7 +178,7 @@ def _load_window(
         )
     else:
         metadata["note"] = f"no ZCE trading day in {first} .. {last}; nothing to load"
-    yield dg.MaterializeResult(metadata=metadata, check_results=[check.as_result(ASSET) for check in checks])
+    yield dg.MaterializeResult(metadata=metadata, check_results=[as_check_result(check, ASSET) for check in checks])
 
 
 def _providers_used(frame: pl.DataFrame) -> dict[str, dict[str, int]]:

@@ -13,9 +13,8 @@ import dagster as dg
 import pydantic
 
 from sugars_dagster import clock
+from sugars_dagster.defs.config import ImportMarginConfig, MarketDailyConfig
 from sugars_dagster.errors import ConfigError
-from sugars_dagster.import_margin import ImportMarginConfig
-from sugars_dagster.market_daily_build import MarketDailyConfig
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 

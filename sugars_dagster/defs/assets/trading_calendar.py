@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.assets.preflight import before_writing, claim_warehouse
-from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
+from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, check_requested_range
 from sugars_dagster.errors import SourceDataError, SourceError
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.partitions import MARKET_TIMEZONE, check_requested_range
+from sugars_dagster.market.calendar.trading import check_trading_days, lost_past_sessions
 from sugars_dagster.sources.base import MarketSource
-from sugars_dagster.trading_calendar import check_trading_days, lost_past_sessions
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import raw_trading_calendar
 

@@ -7,7 +7,7 @@ from three layers:
    by the `mainland_trading_calendar` asset into the warehouse. Sina lists whole years, the
    coming one once the holidays are announced;
 2. the shipped snapshot (`data/xshg_calendar.json`, written by `python -m
-   sugars_dagster.trading_calendar` from exchange_calendars' XSHG), for the years the landed
+   sugars_dagster.market.calendar.trading` from exchange_calendars' XSHG), for the years the landed
    calendar does not cover, and for a warehouse that has never reached the source;
 3. the operator's closed-days file (`SUGARS_CLOSED_DAYS_FILE`): days the exchanges are closed
    that neither of the others knows yet (a holiday announced before Sina lists its year, an
@@ -27,9 +27,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from sugars_dagster.errors import ConfigError, SourceDataError
+from sugars_dagster.market.calendar.days import days_between
 
 CALENDAR_NAME = "XSHG"
-SNAPSHOT = Path(__file__).with_name("data") / "xshg_calendar.json"
+SNAPSHOT = Path(__file__).parents[2] / "data" / "xshg_calendar.json"
 CLOSED_DAYS_FILE_ENV = "SUGARS_CLOSED_DAYS_FILE"
 
 # The landed calendar is checked from here on: older years are not loaded by this pipeline, and
@@ -47,10 +48,6 @@ class DayStatus(StrEnum):
     CLOSED_BY_SOURCE = "closed_by_source"
     # Past the calendar's coverage: a weekday with no bar and nothing later yet.
     UNKNOWN = "unknown"
-
-
-def _days(first: dt.date, last: dt.date) -> Iterable[dt.date]:
-    return (first + dt.timedelta(days=offset) for offset in range((last - first).days + 1))
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ class TradingCalendar:
         first, last = max(first, self.known_from), min(last, self.known_through)
         if last < first:
             return []
-        return [day for day in _days(first, last) if self.is_session(day)]
+        return [day for day in days_between(first, last) if self.is_session(day)]
 
     def day_status(self, day: dt.date, bar_dates: frozenset[dt.date] | set[dt.date] = frozenset()) -> DayStatus:
         """Whether ZCE traded on `day`; `bar_dates` are the days the sugar source has bars for,
@@ -141,7 +138,7 @@ def snapshot_from_exchange_calendars() -> dict:
         "source": f"exchange_calendars {xcals.__version__} {CALENDAR_NAME}",
         "first_session": first.isoformat(),
         "coverage_end": end.isoformat(),
-        "closed_weekdays": [day.isoformat() for day in _days(first, end) if day.weekday() < 5 and day not in sessions],
+        "closed_weekdays": [day.isoformat() for day in days_between(first, end) if day.weekday() < 5 and day not in sessions],
     }
 
 
@@ -208,7 +205,7 @@ def calendar_from(
         first, through = min(landed), dt.date(max(landed).year, 12, 31)
         sessions = set(landed)
         closed = {day for day in snapshot.closed_weekdays if not first <= day <= through}
-        closed |= {day for day in _days(first, through) if day.weekday() < 5 and day not in sessions}
+        closed |= {day for day in days_between(first, through) if day.weekday() < 5 and day not in sessions}
         known_from, known_through = min(first, snapshot.known_from), max(through, snapshot.known_through)
         parts.append(f"{landed_from or 'landed calendar'} {first} .. {through}")
         if snapshot.known_through > through or snapshot.known_from < first:

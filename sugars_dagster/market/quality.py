@@ -7,12 +7,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import dagster as dg
 import polars as pl
-from pydantic import Field
 
-from sugars_dagster.series import Series
-from sugars_dagster.sources.validation import PLAUSIBLE_RANGES
+from sugars_dagster.market.series import PLAUSIBLE_RANGES, Series
 
 # The rows an alert or the UI shows at most; the count says how many there were.
 SHOWN_ROWS = 20
@@ -29,29 +26,6 @@ MARKET_DAILY_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class QualityLimits(dg.Config):
-    """Thresholds of the warning checks on market_daily."""
-
-    max_move_sugar_pct: float = Field(default=9.0, gt=0, description="Largest day-over-day move of the ZCE close, %.")
-    max_move_usd_cny_pct: float = Field(default=2.0, gt=0, description="Largest day-over-day move of USD/CNY, %.")
-    max_move_bdi_pct: float = Field(default=15.0, gt=0, description="Largest day-over-day move of the BDI, %.")
-    max_move_ice_pct: float = Field(default=10.0, gt=0, description="Largest day-over-day move of ICE No.11, %.")
-    stale_warn_usd_cny_days: int = Field(default=3, ge=0, description="Warn when the USD/CNY fixing used is older, days.")
-    stale_warn_bdi_days: int = Field(default=7, ge=0, description="Warn when the BDI value used is older, days.")
-    stale_warn_ice_days: int = Field(default=4, ge=0, description="Warn when the ICE close used is older, days.")
-
-    def moves(self) -> dict[str, float]:
-        return {
-            "sugar_close": self.max_move_sugar_pct,
-            "usd_cny_rate": self.max_move_usd_cny_pct,
-            "bdi_index": self.max_move_bdi_pct,
-            "ice_usc_lb": self.max_move_ice_pct,
-        }
-
-    def staleness(self) -> dict[str, int]:
-        return {"usd_cny": self.stale_warn_usd_cny_days, "bdi": self.stale_warn_bdi_days, "ice": self.stale_warn_ice_days}
-
-
 @dataclass(frozen=True)
 class CheckOutcome:
     name: str
@@ -60,18 +34,6 @@ class CheckOutcome:
     summary: str
     offending: pl.DataFrame
 
-    def as_result(self, asset: str) -> dg.AssetCheckResult:
-        metadata: dict[str, object] = {"offending_rows": self.offending.height}
-        if self.offending.height:
-            metadata["rows"] = dg.MetadataValue.md(markdown_table(self.offending.head(SHOWN_ROWS)))
-        return dg.AssetCheckResult(
-            asset_key=asset,
-            check_name=self.name,
-            passed=self.passed,
-            severity=dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN,
-            description=self.summary,
-            metadata=metadata,
-        )
 
 
 def markdown_table(frame: pl.DataFrame) -> str:

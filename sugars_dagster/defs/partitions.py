@@ -1,43 +1,25 @@
 """One partition per market day, in the exchange's own time zone."""
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 
 import dagster as dg
 
+from sugars_dagster import settings
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.market.calendar.days import days_between
 
 MARKET_TIMEZONE = "Asia/Shanghai"
-
-# ZCE listed white sugar (SR) on 2006-01-06; earlier trading days have no bar to load.
-SR_LISTING_DATE = "2006-01-06"
-
-PARTITIONS_START_ENV = "SUGARS_PARTITIONS_START"
 
 # The run tags a single-run range carries (set by the CLI's --partition-range, backfills, sensors).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def partitions_start_date(raw: str | None) -> str:
-    """The first partition key: the given `YYYY-MM-DD`, or SR's listing day when unset."""
-    value = (raw or "").strip() or SR_LISTING_DATE
-    try:
-        parsed = dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"{PARTITIONS_START_ENV}={value!r} is not a date; expected YYYY-MM-DD, e.g. {SR_LISTING_DATE}"
-        ) from None
-    if parsed.isoformat() != value:
-        raise ConfigError(f"{PARTITIONS_START_ENV}={value!r} must be written as YYYY-MM-DD")
-    return value
-
-
 # The key is the market day itself: `2025-12-04` covers [12-04 00:00, 12-05 00:00) Asia/Shanghai
 # and exists once that day is over, so the newest key is always the last complete day.
 market_day_partitions = dg.DailyPartitionsDefinition(
-    start_date=partitions_start_date(os.getenv(PARTITIONS_START_ENV)),
+    start_date=settings.partitions_start(),
     timezone=MARKET_TIMEZONE,
     fmt="%Y-%m-%d",
 )
@@ -55,9 +37,7 @@ def check_requested_range(run_tags: Mapping[str, str]) -> None:
 
 def window_days(time_window: dg.TimeWindow) -> list[dt.date]:
     """The market days inside a partition time window (end exclusive)."""
-    first = time_window.start.date()
-    last = time_window.end.date()
-    return [first + dt.timedelta(days=offset) for offset in range((last - first).days)]
+    return days_between(time_window.start.date(), time_window.end.date() - dt.timedelta(days=1))
 
 
 def last_complete_day(now: dt.datetime | None = None) -> dt.date:

@@ -11,15 +11,15 @@ here shows up as a warning about a gap that is not one; add it to the list.
 """
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sugars_dagster.market_hours import is_final
-from sugars_dagster.series import Series
-from sugars_dagster.trading_calendar import TradingCalendar
+from sugars_dagster.market.calendar.days import ONE_DAY, days_between
+from sugars_dagster.market.calendar.finality import is_final
+from sugars_dagster.market.calendar.trading import TradingCalendar
+from sugars_dagster.market.series import Series
 
-ONE_DAY = dt.timedelta(days=1)
 # How far back `newest_expected` looks for a publication day (covers the longest closures).
 _SEARCH_DAYS = 31
 
@@ -135,10 +135,6 @@ def new_york_holidays(year: int) -> frozenset[dt.date]:
     return frozenset(holidays | {day for day in NEW_YORK_ONE_OFF_CLOSED if day.year == year})
 
 
-def _days(first: dt.date, last: dt.date) -> Iterable[dt.date]:
-    return (first + dt.timedelta(days=offset) for offset in range((last - first).days + 1))
-
-
 @dataclass(frozen=True)
 class PublicationDays:
     """Which days each series is published on; `mainland` decides ZCE and SAFE."""
@@ -164,7 +160,7 @@ class PublicationDays:
         present = set(received)
         return [
             day
-            for day in _days(min(present), max(present))
+            for day in days_between(min(present), max(present))
             if day not in present and self.is_publication_day(series, day)
         ]
 

@@ -6,10 +6,10 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from sugars_dagster import clock
-from sugars_dagster.alerts import Alerter
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
+from sugars_dagster.defs.sensors.alert_ledger import alerted_days, mark_alerted, run_days
 from sugars_dagster.errors import SugarsError
-from sugars_dagster.partitions import RANGE_END_TAG, RANGE_START_TAG
-from sugars_dagster.sensors.alert_ledger import alerted_days, mark_alerted, run_days
 
 WILL_RETRY_TAG = "dagster/will_retry"
 _OUR_ERRORS = f"{SugarsError.__module__}."

@@ -8,13 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
-from pydantic import Field
 
 from sugars_dagster.errors import MissingDataError
-from sugars_dagster.import_cost import ImportCostConfig, out_of_quota_landed_cost_cny_t
-from sugars_dagster.quality import QualityLimits
-from sugars_dagster.series import Series
-from sugars_dagster.warehouse.tables import MARKET_DAILY_DECIMALS
+from sugars_dagster.market.import_cost import CostSettings, out_of_quota_landed_cost_cny_t
+from sugars_dagster.market.series import Series
+from sugars_dagster.market.tables import MARKET_DAILY
+
+# The columns `build_market_daily` returns, in table order, and the decimals its values keep.
+MARKET_DAILY_COLUMNS = MARKET_DAILY.built_columns()
+# The API's measures and their decimals.
+MARKET_DAILY_DECIMALS = {column.name: column.decimals for column in MARKET_DAILY.contract_columns if column.decimals is not None}
 
 
 @dataclass(frozen=True)
@@ -34,32 +37,6 @@ class Staleness:
     usd_cny_days: int
     bdi_days: int
     ice_days: int
-
-
-class MarketDailyConfig(ImportCostConfig):
-    """Import-cost inputs, how stale an as-of input may be before the run refuses the day, and
-    the thresholds of the warning checks."""
-
-    usd_cny_max_staleness_days: int = Field(
-        default=7, ge=0, le=60, description="Oldest USD/CNY fixing accepted for a trading day, in days."
-    )
-    bdi_max_staleness_days: int = Field(
-        default=14,
-        ge=0,
-        le=60,
-        description="Oldest BDI accepted, in days (the index was weekly in its early years).",
-    )
-    ice_max_staleness_days: int = Field(
-        default=7, ge=0, le=60, description="Oldest ICE No.11 close accepted, in days."
-    )
-    checks: QualityLimits = Field(default_factory=QualityLimits, description="Thresholds of the warning checks.")
-
-    def staleness(self) -> Staleness:
-        return Staleness(
-            usd_cny_days=self.usd_cny_max_staleness_days,
-            bdi_days=self.bdi_max_staleness_days,
-            ice_days=self.ice_max_staleness_days,
-        )
 
 
 def _join_as_of(
@@ -120,7 +97,7 @@ def build_market_daily(
     trading_days: list[dt.date],
     inputs: MarketInputs,
     staleness: Staleness,
-    cost: ImportCostConfig,
+    cost: CostSettings,
     expected: ExpectedAsOf | None = None,
 ) -> pl.DataFrame:
     """One row per trading day: the contract columns, the ICE price used, where each input came
@@ -158,19 +135,3 @@ def build_market_daily(
     return frame.with_columns(
         pl.col(name).round(decimals) for name, decimals in MARKET_DAILY_DECIMALS.items()
     ).select(MARKET_DAILY_COLUMNS)
-
-
-# The columns `build_market_daily` returns, in table order.
-MARKET_DAILY_COLUMNS = [
-    "record_date",
-    *MARKET_DAILY_DECIMALS,
-    "ice_usc_lb",
-    "sugar_provider",
-    "usd_cny_provider",
-    "usd_cny_date",
-    "bdi_provider",
-    "bdi_date",
-    "ice_provider",
-    "ice_date",
-    "reached_back",
-]

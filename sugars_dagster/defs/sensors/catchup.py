@@ -7,28 +7,26 @@ missed tick, and the sensor loads the rest, leaving that one day to the schedule
 """
 
 import datetime as dt
-import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-# The scheduler's stored state has no public API; these are read only, against the pinned release.
-from dagster._core.definitions.run_request import InstigatorType
-from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData, TickStatus
-from pydantic import Field
+from sugars_dagster import clock, settings
 
-from sugars_dagster import clock
-from sugars_dagster.export import Retention
-from sugars_dagster.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
-from sugars_dagster.jobs import market_daily_job
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
-from sugars_dagster.sensors.alert_ledger import run_days
-from sugars_dagster.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
-from sugars_dagster.series import Series
-from sugars_dagster.settings import int_setting
+# The scheduler's stored state has no public API; read only, against the pinned release.
+from sugars_dagster.dagster_private import InstigatorStatus, InstigatorType, ScheduleInstigatorData, TickStatus
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.defs.jobs import market_daily_job
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
+from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
+from sugars_dagster.defs.sensors.alert_ledger import run_days
+from sugars_dagster.market.calendar.days import days_between
+from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
+from sugars_dagster.market.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.base import MarketSource
-from sugars_dagster.trading_calendar import DayStatus, TradingCalendar
+from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
 MARKET_DAILY = dg.AssetKey("market_daily")
@@ -43,36 +41,7 @@ IN_FLIGHT_STATUSES = [
 SHANGHAI = ZoneInfo(MARKET_TIMEZONE)
 
 # How often the daemon evaluates the sensor; fixed when the code location loads.
-CATCHUP_INTERVAL_SECONDS = int_setting(
-    os.environ, "SUGARS_CATCHUP_INTERVAL_SECONDS", 120, 5, 86_400, "the seconds between catch-up sensor ticks"
-)
-
-# Twenty years: the whole history since SR's listing fits, and a window this long still takes
-# well under a second to check.
-MAX_LOOKBACK_DAYS = 7_305
-
-
-class CatchupPolicy(dg.ConfigurableResource):
-    """How far back the catch-up sensor looks and how it paces retries."""
-
-    lookback_days: int = Field(
-        default=30, ge=0, le=MAX_LOOKBACK_DAYS, description="days checked back from yesterday; 0 = all history"
-    )
-    grace_minutes: int = Field(
-        default=60, ge=0, le=1200, description="minutes after the 02:00 schedule before yesterday counts"
-    )
-    max_runs_per_tick: int = Field(default=5, ge=1, le=100, description="runs (gaps) requested per tick at most")
-    retry_minutes: int = Field(
-        default=15, ge=1, le=1440, description="first wait before a failed day is tried again; doubles per attempt"
-    )
-    retry_ceiling_hours: int = Field(
-        default=24, ge=1, le=168, description="longest wait between tries of a failing day"
-    )
-
-
-def _days(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
-
+CATCHUP_INTERVAL_SECONDS = settings.catchup_interval_seconds()
 
 # A run still "started" after this long is dead: one killed outright (kill -9 of a CLI run)
 # keeps that status forever, and must not hold its days out of the catch-up. Runs the daemon
@@ -186,7 +155,7 @@ def _expected_days(
     if last > calendar.known_through:
         since = max(first, calendar.known_through)
         bar_dates = set(warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), since, dt.date.max)["trade_date"])
-    return [day for day in _days(first, last) if calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)]
+    return [day for day in days_between(first, last) if calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)]
 
 
 def _evaluate(

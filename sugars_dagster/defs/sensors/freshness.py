@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.alerts import Alerter
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.partitions import MARKET_TIMEZONE
-from sugars_dagster.sensors.alert_ledger import alerted_days
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE
+from sugars_dagster.defs.sensors.alert_ledger import alerted_days
+from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
 from sugars_dagster.sources.base import MarketSource
-from sugars_dagster.trading_calendar import DayStatus, TradingCalendar
 from sugars_dagster.warehouse.resource import Warehouse
 
 FRESHNESS_DEADLINE = dt.time(9, 0)

@@ -1,38 +1,31 @@
 """`sugar_import_margin` rows: the ZCE close against the landed cost of raw sugar, in and out of
 quota, from the inputs `market_daily` recorded (pure)."""
 
+from typing import Protocol
+
 import polars as pl
-from pydantic import Field
 
 from sugars_dagster.errors import MissingDataError
-from sugars_dagster.import_cost import (
-    ImportCostConfig,
+from sugars_dagster.market.import_cost import (
+    CostSettings,
     in_quota_landed_cost_cny_t,
     out_of_quota_landed_cost_cny_t,
     out_of_quota_tariff,
     vat_rate,
 )
-from sugars_dagster.warehouse.tables import MARGIN_DECIMALS
+from sugars_dagster.market.tables import INPUT_PROVENANCE, SUGAR_IMPORT_MARGIN
 
 # Copied from the market_daily row, so a margin can be traced to the inputs' providers and run.
-PROVENANCE = ["sugar_provider", "usd_cny_provider", "usd_cny_date", "bdi_provider", "bdi_date", "ice_provider", "ice_date"]
+PROVENANCE = [column.name for column in INPUT_PROVENANCE]
 
 
-class ImportMarginConfig(ImportCostConfig):
-    """Cost inputs, plus what turning raw sugar into white sugar costs."""
+class MarginSettings(CostSettings, Protocol):
+    """Cost inputs plus refining (run config: `defs.config.ImportMarginConfig`)."""
 
-    refining_cost_cny_t: float = Field(
-        default=0.0,
-        ge=0.0,
-        le=3000.0,
-        description=(
-            "Refining raw into white sugar, CNY/t, added to both landed costs before the margin "
-            "(ZCE trades white sugar). 0 compares the ZCE close with raw sugar as landed."
-        ),
-    )
+    refining_cost_cny_t: float  # raw into white sugar, CNY/t, added to both landed costs
 
 
-def build_import_margin(market_daily_rows: pl.DataFrame, config: ImportMarginConfig) -> pl.DataFrame:
+def build_import_margin(market_daily_rows: pl.DataFrame, config: MarginSettings) -> pl.DataFrame:
     """One margin row per market_daily row."""
     without_ice = market_daily_rows.filter(pl.col("ice_usc_lb").is_null())["record_date"].to_list()
     if without_ice:
@@ -68,31 +61,7 @@ def build_import_margin(market_daily_rows: pl.DataFrame, config: ImportMarginCon
             }
         )
     frame = pl.DataFrame(rows, schema=_SCHEMA, orient="row") if rows else pl.DataFrame(schema=_SCHEMA)
-    return frame.with_columns(pl.col(name).round(decimals) for name, decimals in MARGIN_DECIMALS.items())
+    return frame.with_columns(pl.col(name).round(decimals) for name, decimals in SUGAR_IMPORT_MARGIN.decimals().items())
 
 
-_SCHEMA: dict[str, pl.DataType] = {
-    "record_date": pl.Date(),
-    "sugar_close": pl.Float64(),
-    "ice_usc_lb": pl.Float64(),
-    "usd_cny_rate": pl.Float64(),
-    "tariff_out_of_quota": pl.Float64(),
-    "vat_rate": pl.Float64(),
-    "landed_cost_in_quota": pl.Float64(),
-    "landed_cost_out_of_quota": pl.Float64(),
-    "margin_in_quota": pl.Float64(),
-    "margin_out_of_quota": pl.Float64(),
-    "out_of_quota_window_open": pl.Boolean(),
-    "origin_premium_usc_lb": pl.Float64(),
-    "freight_usd_t": pl.Float64(),
-    "port_charges_cny_t": pl.Float64(),
-    "refining_cost_cny_t": pl.Float64(),
-    "sugar_provider": pl.String(),
-    "usd_cny_provider": pl.String(),
-    "usd_cny_date": pl.Date(),
-    "bdi_provider": pl.String(),
-    "bdi_date": pl.Date(),
-    "ice_provider": pl.String(),
-    "ice_date": pl.Date(),
-    "market_daily_run_id": pl.String(),
-}
+_SCHEMA = SUGAR_IMPORT_MARGIN.polars_schema()

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sugars_dagster.errors import MissingDataError
-from sugars_dagster.trading_calendar import DayStatus, TradingCalendar
+from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,17 @@ import datetime as dt
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.assets.market_daily import market_daily
-from sugars_dagster.assets.preflight import before_writing, claim_warehouse
-from sugars_dagster.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.assets.market_daily import market_daily
+from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
+from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.config import ImportMarginConfig
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions, window_days
 from sugars_dagster.errors import MissingDataError
-from sugars_dagster.import_margin import ImportMarginConfig, build_import_margin
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.market_days import classify_window
-from sugars_dagster.partitions import check_requested_range, market_day_partitions, window_days
-from sugars_dagster.quality import markdown_table
-from sugars_dagster.series import Series
+from sugars_dagster.market.calendar.window import classify_window
+from sugars_dagster.market.margin import build_import_margin
+from sugars_dagster.market.quality import markdown_table
+from sugars_dagster.market.series import Series
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 

@@ -10,9 +10,7 @@ the out-of-quota tariff of the day.
 import bisect
 import datetime as dt
 from dataclasses import dataclass
-
-import dagster as dg
-from pydantic import Field
+from typing import Protocol
 
 # US cents per pound -> US dollars per tonne: 2204.62 lb per tonne / 100 cents per dollar.
 USC_PER_LB_TO_USD_PER_TONNE = 22.0462
@@ -50,24 +48,12 @@ def vat_rate(day: dt.date) -> float:
     return _rate_on(day, _VAT_STEPS)
 
 
-class ImportCostConfig(dg.Config):
-    """Cost inputs that are not market prices. Defaults suit Brazilian raw sugar into south China."""
+class CostSettings(Protocol):
+    """The cost inputs that are not market prices (run config: `defs.config.ImportCostConfig`)."""
 
-    origin_premium_usc_lb: float = Field(
-        default=0.0,
-        ge=-5.0,
-        le=10.0,
-        description="Origin premium over ICE No.11, US cents/lb (Brazil near 0, Thailand positive).",
-    )
-    freight_usd_t: float = Field(
-        default=40.0, ge=0.0, le=300.0, description="Ocean freight to China, USD/t (typically 30-50)."
-    )
-    port_charges_cny_t: float = Field(
-        default=150.0,
-        ge=0.0,
-        le=2000.0,
-        description="Port, inspection and other landed charges, CNY/t (typically 100-200).",
-    )
+    origin_premium_usc_lb: float  # origin premium over ICE No.11, US cents/lb
+    freight_usd_t: float  # ocean freight to China, USD/t
+    port_charges_cny_t: float  # port, inspection and other landed charges, CNY/t
 
 
 @dataclass(frozen=True)
@@ -78,7 +64,7 @@ class CostInputs:
     vat: float
 
 
-def landed_cost_cny_t(inputs: CostInputs, config: ImportCostConfig) -> float:
+def landed_cost_cny_t(inputs: CostInputs, config: CostSettings) -> float:
     cif_usd_t = (
         inputs.ice_usc_lb + config.origin_premium_usc_lb
     ) * USC_PER_LB_TO_USD_PER_TONNE + config.freight_usd_t
@@ -88,13 +74,13 @@ def landed_cost_cny_t(inputs: CostInputs, config: ImportCostConfig) -> float:
     )
 
 
-def in_quota_landed_cost_cny_t(day: dt.date, ice_usc_lb: float, usd_cny: float, config: ImportCostConfig) -> float:
+def in_quota_landed_cost_cny_t(day: dt.date, ice_usc_lb: float, usd_cny: float, config: CostSettings) -> float:
     """The in-quota (15 % tariff) landed cost on `day`, with that day's VAT."""
     return landed_cost_cny_t(CostInputs(ice_usc_lb, usd_cny, IN_QUOTA_TARIFF, vat_rate(day)), config)
 
 
 def out_of_quota_landed_cost_cny_t(
-    day: dt.date, ice_usc_lb: float, usd_cny: float, config: ImportCostConfig
+    day: dt.date, ice_usc_lb: float, usd_cny: float, config: CostSettings
 ) -> float:
     """The out-of-quota landed cost on `day`, with that day's tariff and VAT."""
     return landed_cost_cny_t(

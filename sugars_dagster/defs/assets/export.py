@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.assets.import_margin import sugar_import_margin
-from sugars_dagster.assets.step_policy import WAREHOUSE_POOL
-from sugars_dagster.export import ExportTarget, Retention
-from sugars_dagster.partitions import MARKET_TIMEZONE, check_requested_range, market_day_partitions, window_days
+from sugars_dagster.defs.assets.import_margin import sugar_import_margin
+from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, check_requested_range, market_day_partitions, window_days
+from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from sugars_dagster.market.calendar.trading import TradingCalendar, calendar_from, read_closed_days_file
 from sugars_dagster.sources.base import MarketSource
-from sugars_dagster.trading_calendar import TradingCalendar, calendar_from, read_closed_days_file
 from sugars_dagster.warehouse.resource import Warehouse
 
 

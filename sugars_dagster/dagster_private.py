@@ -1,4 +1,7 @@
-"""A SQLite event log for the laptop instance that writes a range run's per-day events together.
+"""Every use of Dagster's private API, in one place, each tied to the pinned release by a test
+(`test_dagster_private.py`) that fails when that release changes it.
+
+1. A SQLite event log for the laptop instance that writes a range run's per-day events together.
 
 A range run of `market_daily` records one materialization per day: about 7,600 for the whole
 history. Dagster's SQLite event log stores each event on its own, opening two connections and
@@ -7,19 +10,31 @@ pure bookkeeping. PostgreSQL storage writes such events in batches (DAGSTER_EVEN
 this class gives SQLite the same batch write, one transaction per shard. Everything else is
 Dagster's own SqliteEventLogStorage. It builds on that class's internals, so it is tied to the
 pinned dagster release (a test compares its records with the stock storage's).
+
+2. The scheduler's stored state, which the catch-up sensor reads (read only) to leave the nightly
+tick's day to the schedule. Dagster has no public API for it.
 """
 
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dagster import Field, StringSource
-from dagster._core.events import DagsterEventType
-from dagster._core.events.log import EventLogEntry
+from dagster import DagsterEventType, EventLogEntry, Field, StringSource
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData, TickStatus
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
 
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.settings import dagster_home
+
+__all__ = [
+    "BatchingSqliteEventLogStorage",
+    "InstigatorStatus",
+    "InstigatorType",
+    "ScheduleInstigatorData",
+    "TickStatus",
+]
 
 
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
@@ -35,7 +50,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     ) -> "BatchingSqliteEventLogStorage":
         base_dir = config_value.get("base_dir")
         if not base_dir:
-            home = os.environ.get("DAGSTER_HOME")
+            home = dagster_home()
             if not home:
                 raise ConfigError("BatchingSqliteEventLogStorage needs base_dir or DAGSTER_HOME")
             # Where Dagster's default SQLite storage keeps its event logs.

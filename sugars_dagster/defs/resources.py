@@ -2,54 +2,38 @@
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 import dagster as dg
 
-from sugars_dagster.alerts import Alerter
-from sugars_dagster.errors import ConfigError
-from sugars_dagster.export import MAX_RETENTION_DAYS, ExportTarget, Retention
-from sugars_dagster.market_calendar import MarketCalendar
-from sugars_dagster.sensors.catchup import CatchupPolicy
-from sugars_dagster.settings import int_setting
+from sugars_dagster import settings
+from sugars_dagster.defs.alerts import Alerter
+from sugars_dagster.defs.catchup_policy import CatchupPolicy
+from sugars_dagster.defs.market_calendar import MarketCalendar
+from sugars_dagster.market.calendar.trading import read_closed_days_file
+from sugars_dagster.settings import (
+    ALERT_URLS_ENV,
+    EXPORT_URL_ENV,
+    WAREHOUSE_URL_ENV,
+    int_setting,
+)
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.sources.demo_source import DemoSource
-from sugars_dagster.trading_calendar import CLOSED_DAYS_FILE_ENV, read_closed_days_file
+from sugars_dagster.warehouse.export import MAX_RETENTION_DAYS, ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
-SOURCE_ENV = "SUGARS_SOURCE"
-WAREHOUSE_URL_ENV = "SUGARS_WAREHOUSE_URL"
-DATA_DIR_ENV = "SUGARS_DATA_DIR"
-
-ALERT_URLS_ENV = "SUGARS_ALERT_URLS"
-EXPORT_URL_ENV = "SUGARS_EXPORT_URL"
-UI_BASE_URL_ENV = "SUGARS_UI_BASE_URL"
-
-DEFAULT_SOURCE = "akshare"
-DEFAULT_DATA_DIR = "data"
 
 def source_from_env(environ: Mapping[str, str] = os.environ) -> MarketSource:
     """`akshare` (real data) unless SUGARS_SOURCE says `demo`; synthetic data is never a fallback."""
-    name = environ.get(SOURCE_ENV, "").strip().lower() or DEFAULT_SOURCE
-    if name == "demo":
+    if settings.source_name(environ) == "demo":
         return DemoSource()
-    if name == "akshare":
-        return AkshareSource(
-            attempts=int_setting(environ, "SUGARS_SOURCE_ATTEMPTS", 4, 1, 10, "the tries per source call"),
-            timeout_seconds=int_setting(
-                environ, "SUGARS_SOURCE_TIMEOUT_SECONDS", 60, 1, 600, "the deadline of one source call, in seconds"
-            ),
-        )
-    raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of ['akshare', 'demo']")
-
-
-def _data_dir(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR).resolve()
+    return AkshareSource(
+        attempts=settings.source_attempts(environ), timeout_seconds=settings.source_timeout_seconds(environ)
+    )
 
 
 def default_warehouse_url(environ: Mapping[str, str] = os.environ) -> str:
-    return f"sqlite:///{_data_dir(environ) / 'warehouse.sqlite'}"
+    return f"sqlite:///{settings.data_dir(environ) / 'warehouse.sqlite'}"
 
 
 def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
@@ -57,7 +41,7 @@ def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
 
     The URL may carry a password, so it is read through EnvVar: resolved at launch, hidden in the UI.
     """
-    if environ.get(WAREHOUSE_URL_ENV, "").strip():
+    if settings.is_set(WAREHOUSE_URL_ENV, environ):
         return Warehouse(url=dg.EnvVar(WAREHOUSE_URL_ENV))
     return Warehouse(url=default_warehouse_url(environ))
 
@@ -90,8 +74,8 @@ def catchup_policy_from_env(environ: Mapping[str, str] = os.environ) -> CatchupP
 
 def alerter_from_env(environ: Mapping[str, str] = os.environ) -> Alerter:
     """Alert URLs often carry tokens, so they are read through EnvVar and hidden in the UI."""
-    base_url = environ.get(UI_BASE_URL_ENV, "").strip() or "http://127.0.0.1:3000"
-    if environ.get(ALERT_URLS_ENV, "").strip():
+    base_url = settings.ui_base_url(environ)
+    if settings.is_set(ALERT_URLS_ENV, environ):
         return Alerter(urls=dg.EnvVar(ALERT_URLS_ENV), ui_base_url=base_url)
     return Alerter(urls="", ui_base_url=base_url)
 
@@ -99,23 +83,22 @@ def alerter_from_env(environ: Mapping[str, str] = os.environ) -> Alerter:
 def export_target_from_env(environ: Mapping[str, str] = os.environ) -> ExportTarget:
     """SUGARS_EXPORT_URL (a folder or an fsspec URL; may carry credentials, so read through
     EnvVar), else the `export` folder next to the default warehouse."""
-    if environ.get(EXPORT_URL_ENV, "").strip():
+    if settings.is_set(EXPORT_URL_ENV, environ):
         return ExportTarget(url=dg.EnvVar(EXPORT_URL_ENV))
-    return ExportTarget(url=str(_data_dir(environ) / "export"))
+    return ExportTarget(url=str(settings.data_dir(environ) / "export"))
 
 
 def retention_from_env(environ: Mapping[str, str] = os.environ) -> Retention:
     return Retention(
-        days=int_setting(environ, "SUGARS_RETENTION_DAYS", 0, 0, MAX_RETENTION_DAYS, "the market days the warehouse keeps (0 = all)")
+        days=settings.retention_days(MAX_RETENTION_DAYS, environ)
     )
 
 
 def calendar_from_env(environ: Mapping[str, str] = os.environ) -> MarketCalendar:
     """SUGARS_CLOSED_DAYS_FILE, made absolute so that every process reads the same file, and
     read once here so that a missing or malformed file stops the code location from loading."""
-    raw = environ.get(CLOSED_DAYS_FILE_ENV, "").strip()
-    if not raw:
+    path = settings.closed_days_file(environ)
+    if path is None:
         return MarketCalendar()
-    path = str(Path(raw).resolve())
     read_closed_days_file(path)
     return MarketCalendar(closed_days_file=path)
