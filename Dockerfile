@@ -18,6 +18,6 @@ RUN pip install -c constraints.txt ".[s3]"
 COPY dagster.yaml workspace.yaml /opt/dagster/home/
 
 RUN useradd --system --uid 10001 --home-dir /opt/dagster dagster \
-    && mkdir -p /opt/dagster/data \
-    && chown -R dagster /opt/dagster/home /opt/dagster/data
+    && mkdir -p /opt/dagster/data /opt/dagster/compute-logs \
+    && chown -R dagster /opt/dagster/home /opt/dagster/data /opt/dagster/compute-logs
 USER dagster

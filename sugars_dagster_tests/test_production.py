@@ -228,6 +228,34 @@ def test_ui_backfills_a_range_from_the_partitions_view(topology: Topology) -> No
     assert len(backfill_runs) == 1 and "dagster/backfill" in backfill_runs[0].tags  # one run for the range
 
 
+RUN_LOGS = """
+query ($runId: ID!) { logsForRun(runId: $runId) { __typename ... on EventConnection { events { __typename
+  ... on LogsCapturedEvent { fileKey stepKeys } } } } }
+"""
+CAPTURED_LOGS = """
+query ($logKey: [String!]!) { capturedLogs(logKey: $logKey) { stdout stderr } }
+"""
+
+
+def test_step_logs_of_a_queued_run_show_in_the_ui(topology: Topology) -> None:
+    """The run is launched by the daemon and executed beside the code server; the webserver reads
+    its steps' output back from the compute-log storage that dagster.yaml configures."""
+    day = "2025-11-21"
+    launched = topology.run(
+        "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "market_daily_job", "--tags", json.dumps({"dagster/partition": day})
+    )
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    wait_for(lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS, 240, "the daemon to run it")
+    [run] = runs(topology, tags={"dagster/partition": day})
+    events = topology.graphql(RUN_LOGS, {"runId": run.run_id})["data"]["logsForRun"]["events"]
+    captured = [event for event in events if event["__typename"] == "LogsCapturedEvent"]
+    assert captured and "market_daily" in {key for event in captured for key in event["stepKeys"]}
+    logs = topology.graphql(CAPTURED_LOGS, {"logKey": [run.run_id, "compute_logs", captured[0]["fileKey"]]})["data"]["capturedLogs"]
+    # The step's own output: Dagster's log lines for each step it ran, as the UI shows them.
+    assert "market_daily" in logs["stderr"] and "STEP_SUCCESS" in logs["stderr"], logs
+    assert Path(topology.env["DAGSTER_COMPUTE_LOGS_DIR"], run.run_id).is_dir()
+
+
 SCHEDULE_STATE = """
 query { scheduleOrError(scheduleSelector: {repositoryLocationName: "sugars_dagster", repositoryName: "__repository__",
   scheduleName: "market_daily_schedule"}) { ... on Schedule { scheduleState { status } } } }
