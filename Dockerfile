@@ -13,9 +13,10 @@ WORKDIR /opt/dagster/app
 # Dependencies first (locked), so code changes do not reinstall them.
 COPY pyproject.toml constraints.txt README.md ./
 COPY sugars_dagster ./sugars_dagster
-RUN pip install -c constraints.txt ".[s3]"
+RUN pip install -c constraints.txt ".[s3,docker]"
 
 COPY dagster.yaml workspace.yaml /opt/dagster/home/
+COPY deploy/docker-runs/dagster.yaml /opt/dagster/docker-runs/dagster.yaml
 
 RUN useradd --system --uid 10001 --home-dir /opt/dagster dagster \
     && mkdir -p /opt/dagster/data /opt/dagster/compute-logs \

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from sugars_dagster import trading_calendar
 from sugars_dagster.status import etl_status
 from sugars_dagster_tests.browser import browser_page, open_ui, screenshot
 from sugars_dagster_tests.conftest import postgres_server_url
-from sugars_dagster_tests.pg import create_database, drop_database
 from sugars_dagster_tests.processes import ROOT, free_port, wait_for
 from sugars_dagster_tests.topology import Topology, production_topology
 
@@ -96,40 +94,6 @@ def test_the_image_installs_locked_packages_and_ships_the_instance_files() -> No
     assert "pip install -c constraints.txt" in dockerfile
     assert "COPY dagster.yaml workspace.yaml /opt/dagster/home/" in dockerfile
     assert "USER dagster" in dockerfile
-
-
-# --- dagster.yaml --------------------------------------------------------------------------
-
-
-def test_the_commented_run_launcher_loads_when_uncommented(tmp_path) -> None:
-    server = postgres_server_url()
-    storage = create_database(server, "sugars_launcher")
-    try:
-        text = (ROOT / "dagster.yaml").read_text()
-        block = text.split("# run-launcher: begin\n")[1].split("# run-launcher: end")[0]
-        uncommented = text.replace(block, "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n")
-        (tmp_path / "dagster.yaml").write_text(uncommented)
-        url = sa.make_url(storage)
-        env = {
-            "DAGSTER_PG_HOST": url.host,
-            "DAGSTER_PG_PORT": str(url.port or 5432),
-            "DAGSTER_PG_USER": url.username,
-            "DAGSTER_PG_PASSWORD": url.password or "",
-            "DAGSTER_PG_DB": url.database,
-            "SUGARS_RUN_IMAGE": "sugars-dagster:0.1.0",
-        }
-        script = (
-            "import dagster as dg\n"
-            f"with dg.DagsterInstance.from_config({str(tmp_path)!r}) as instance:\n"
-            "    print(type(instance.run_launcher).__name__, instance.run_launcher.image, type(instance.run_coordinator).__name__)\n"
-        )
-        completed = subprocess.run(
-            [str(Path(os.sys.executable)), "-c", script], env=os.environ | env, capture_output=True, text=True, check=False
-        )
-        assert completed.returncode == 0, completed.stderr[-2000:]
-        assert completed.stdout.split() == ["DockerRunLauncher", "sugars-dagster:0.1.0", "QueuedRunCoordinator"]
-    finally:
-        drop_database(server, storage)
 
 
 # --- the topology, end to end ---------------------------------------------------------------
