@@ -81,6 +81,19 @@ def test_only_the_daemon_and_the_webserver_reach_the_docker_engine() -> None:
     assert "COPY deploy/docker-runs/dagster.yaml /opt/dagster/docker-runs/dagster.yaml" in (ROOT / "Dockerfile").read_text()
 
 
+# --- the image -------------------------------------------------------------------------------
+
+
+def test_the_image_installs_its_dependencies_before_it_copies_the_package() -> None:
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    base = next(line for line in lines if line.startswith("FROM "))
+    assert re.fullmatch(r"FROM python:3\.1[23]\.\d+-slim-\w+", base), base
+    install = next(i for i, line in enumerate(lines) if "pip install -c constraints.txt -r" in line)
+    copy_package = lines.index("COPY sugars_dagster ./sugars_dagster")
+    assert install < copy_package
+    assert "pip install --no-deps" in lines[copy_package + 1]
+
+
 # --- what a run reads, and what reaches it -------------------------------------------------
 
 
