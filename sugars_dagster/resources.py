@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
+import fsspec.utils
+import sqlalchemy as sa
 
 from sugars_dagster.alerts import Alerter
 from sugars_dagster.errors import ConfigError
@@ -26,8 +28,13 @@ ALERT_URLS_ENV = "SUGARS_ALERT_URLS"
 EXPORT_URL_ENV = "SUGARS_EXPORT_URL"
 UI_BASE_URL_ENV = "SUGARS_UI_BASE_URL"
 
+DEPLOYMENT_ENV = "SUGARS_DEPLOYMENT"
+
 DEFAULT_SOURCE = "akshare"
 DEFAULT_DATA_DIR = "data"
+# Runs on one host (the code server's container, or containers of one Docker engine sharing its
+# volumes), or on several hosts (Kubernetes pods, or Docker engines that share no disk).
+DEPLOYMENTS = ("single-host", "multi-host")
 
 def source_from_env(environ: Mapping[str, str] = os.environ) -> MarketSource:
     """`akshare` (real data) unless SUGARS_SOURCE says `demo`; synthetic data is never a fallback."""
@@ -48,6 +55,14 @@ def _data_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR).resolve()
 
 
+def deployment_from_env(environ: Mapping[str, str] = os.environ) -> str:
+    """SUGARS_DEPLOYMENT: `single-host` (the default) or `multi-host`."""
+    name = environ.get(DEPLOYMENT_ENV, "").strip().lower() or DEPLOYMENTS[0]
+    if name not in DEPLOYMENTS:
+        raise ConfigError(f"{DEPLOYMENT_ENV}={name!r} is not a deployment; choose one of {list(DEPLOYMENTS)}")
+    return name
+
+
 def default_warehouse_url(environ: Mapping[str, str] = os.environ) -> str:
     return f"sqlite:///{_data_dir(environ) / 'warehouse.sqlite'}"
 
@@ -56,10 +71,27 @@ def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
     """PostgreSQL (or any SQLAlchemy URL) from SUGARS_WAREHOUSE_URL, else a local SQLite file.
 
     The URL may carry a password, so it is read through EnvVar: resolved at launch, hidden in the UI.
+    Runs on several hosts would each write a SQLite file of their own, so a multi-host deployment
+    refuses anything but PostgreSQL, before anything runs.
     """
-    if environ.get(WAREHOUSE_URL_ENV, "").strip():
+    url = environ.get(WAREHOUSE_URL_ENV, "").strip()
+    if deployment_from_env(environ) == "multi-host":
+        backend = _backend(url) if url else "sqlite"
+        if backend != "postgresql":
+            raise ConfigError(
+                f"{DEPLOYMENT_ENV}=multi-host needs a PostgreSQL warehouse that every host reaches; "
+                f"{WAREHOUSE_URL_ENV} {'is not set (a SQLite file on one host)' if not url else f'is a {backend} URL'}"
+            )
+    if url:
         return Warehouse(url=dg.EnvVar(WAREHOUSE_URL_ENV))
     return Warehouse(url=default_warehouse_url(environ))
+
+
+def _backend(url: str) -> str:
+    try:
+        return sa.make_url(url).get_backend_name()
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{WAREHOUSE_URL_ENV} is not a SQLAlchemy URL") from None
 
 
 def catchup_policy_from_env(environ: Mapping[str, str] = os.environ) -> CatchupPolicy:
@@ -98,8 +130,16 @@ def alerter_from_env(environ: Mapping[str, str] = os.environ) -> Alerter:
 
 def export_target_from_env(environ: Mapping[str, str] = os.environ) -> ExportTarget:
     """SUGARS_EXPORT_URL (a folder or an fsspec URL; may carry credentials, so read through
-    EnvVar), else the `export` folder next to the default warehouse."""
-    if environ.get(EXPORT_URL_ENV, "").strip():
+    EnvVar), else the `export` folder next to the default warehouse. A multi-host deployment needs
+    an object store: a folder would hold each host's share of the backups."""
+    url = environ.get(EXPORT_URL_ENV, "").strip()
+    protocol = fsspec.utils.get_protocol(url) if url else "file"
+    if deployment_from_env(environ) == "multi-host" and protocol in {"file", "local", "memory"}:
+        raise ConfigError(
+            f"{DEPLOYMENT_ENV}=multi-host needs an object-store export target that every host reaches "
+            f"(s3://bucket/prefix); {EXPORT_URL_ENV} {'is not set (a folder on one host)' if not url else f'is a {protocol} path on one host'}"
+        )
+    if url:
         return ExportTarget(url=dg.EnvVar(EXPORT_URL_ENV))
     return ExportTarget(url=str(_data_dir(environ) / "export"))
 

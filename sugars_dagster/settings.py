@@ -39,6 +39,7 @@ RUN_ENVIRONMENT: tuple[str, ...] = (
     "SUGARS_SOURCE_TIMEOUT_SECONDS",
     "SUGARS_WAREHOUSE_URL",
     "SUGARS_DATA_DIR",
+    "SUGARS_DEPLOYMENT",
     # partitions, schedule, calendar
     "SUGARS_PARTITIONS_START",
     "SUGARS_SCHEDULE_TIME",

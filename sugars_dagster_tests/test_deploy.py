@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from sugars_dagster.errors import ConfigError
+from sugars_dagster.resources import export_target_from_env, warehouse_from_env
 from sugars_dagster.settings import RUN_ENVIRONMENT
 from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, instance_at
 from sugars_dagster_tests.conftest import postgres_server_url
@@ -243,3 +246,55 @@ def test_the_docker_launcher_starts_a_container_that_runs_the_job_alone(tmp_path
     finally:
         drop_database(server, storage)
         drop_database(server, warehouse)
+
+
+# --- one host or several -------------------------------------------------------------------
+
+
+MULTI_HOST = {"SUGARS_DEPLOYMENT": "multi-host"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "SUGARS_WAREHOUSE_URL is not set (a SQLite file on one host)"),
+        ({"SUGARS_WAREHOUSE_URL": "sqlite:////srv/warehouse.sqlite"}, "SUGARS_WAREHOUSE_URL is a sqlite URL"),
+    ],
+)
+def test_a_multi_host_deployment_refuses_a_sqlite_warehouse(environ, message) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
+        warehouse_from_env(MULTI_HOST | environ)
+    assert "SUGARS_DEPLOYMENT=multi-host needs a PostgreSQL warehouse" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "SUGARS_EXPORT_URL is not set (a folder on one host)"),
+        ({"SUGARS_EXPORT_URL": "/srv/backups"}, "SUGARS_EXPORT_URL is a file path on one host"),
+        ({"SUGARS_EXPORT_URL": "memory://backups"}, "SUGARS_EXPORT_URL is a memory path on one host"),
+    ],
+)
+def test_a_multi_host_deployment_refuses_a_local_export_target(environ, message) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        export_target_from_env(MULTI_HOST | environ)
+
+
+def test_a_multi_host_deployment_takes_postgresql_and_an_object_store() -> None:
+    environ = MULTI_HOST | {"SUGARS_WAREHOUSE_URL": "postgresql+psycopg://sugars@db/market", "SUGARS_EXPORT_URL": "s3://backups/sugars"}
+    warehouse_from_env(environ)
+    export_target_from_env(environ)
+    with pytest.raises(ConfigError, match="is not a deployment"):
+        warehouse_from_env({"SUGARS_DEPLOYMENT": "cluster"})
+
+
+def test_the_code_location_does_not_load_with_one_host_storage_in_a_multi_host_deployment(tmp_path) -> None:
+    """What a pod or a run container sees when the settings are wrong: the load fails, naming why."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_"))}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sugars_dagster.definitions"],
+        env=env | {"SUGARS_DEPLOYMENT": "multi-host", "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path)},
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert loaded.returncode != 0
+    assert "SUGARS_DEPLOYMENT=multi-host needs a PostgreSQL warehouse" in loaded.stderr
