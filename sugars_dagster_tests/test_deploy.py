@@ -298,3 +298,88 @@ def test_the_code_location_does_not_load_with_one_host_storage_in_a_multi_host_d
     )
     assert loaded.returncode != 0
     assert "SUGARS_DEPLOYMENT=multi-host needs a PostgreSQL warehouse" in loaded.stderr
+
+
+# --- Kubernetes: Dagster's Helm chart --------------------------------------------------------
+
+
+HELM_VALUES = yaml.safe_load((ROOT / "deploy" / "helm" / "values.yaml").read_text())
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _snake_keys(node):
+    if isinstance(node, dict):
+        return {_snake(key): _snake_keys(value) for key, value in node.items()}
+    return node
+
+
+def test_the_helm_values_make_the_instance_dagster_yaml_makes() -> None:
+    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    daemon = HELM_VALUES["dagsterDaemon"]
+    assert _snake_keys(daemon["runRetries"]) == instance["run_retries"]
+    assert _snake_keys(daemon["runMonitoring"]) == instance["run_monitoring"]
+    concurrency = HELM_VALUES["concurrency"]
+    assert concurrency["enabled"] is True
+    assert _snake_keys(concurrency["pools"]) == instance["concurrency"]["pools"]
+    assert _snake_keys(concurrency["runs"]) == instance["concurrency"]["runs"]
+    assert HELM_VALUES["retention"]["schedule"]["purgeAfterDays"] == instance["retention"]["schedule"]["purge_after_days"]
+    assert HELM_VALUES["retention"]["sensor"]["purgeAfterDays"] == instance["retention"]["sensor"]["purge_after_days"]
+    assert HELM_VALUES["telemetry"] == instance["telemetry"]
+    storage = instance["storage"]["postgres"]["postgres_db"]
+    assert HELM_VALUES["postgresql"]["postgresqlScheme"] == storage["scheme"]
+    assert HELM_VALUES["postgresql"]["postgresqlParams"] == storage["params"]
+    assert HELM_VALUES["postgresql"]["enabled"] is False and HELM_VALUES["runLauncher"]["type"] == "K8sRunLauncher"
+
+
+def test_the_helm_code_location_is_this_image_in_a_multi_host_deployment() -> None:
+    [deployment] = HELM_VALUES["dagster-user-deployments"]["deployments"]
+    assert deployment["dagsterApiGrpcArgs"][:2] == ["-m", "sugars_dagster.definitions"]
+    assert "--log-format" in deployment["dagsterApiGrpcArgs"]
+    env = {item["name"]: item["value"] for item in deployment["env"]}
+    assert env["SUGARS_DEPLOYMENT"] == "multi-host"
+    assert set(env) - {"TZ"} <= set(RUN_ENVIRONMENT)
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
+    secret = {"name": "sugars-dagster-env"}
+    for holder in (deployment, HELM_VALUES["runLauncher"]["config"]["k8sRunLauncher"], HELM_VALUES["dagsterWebserver"], HELM_VALUES["dagsterDaemon"]):
+        assert secret in holder["envSecrets"]
+
+
+def test_step_logs_reach_s3_compatible_storage_as_the_helm_values_configure_them(tmp_path, monkeypatch) -> None:
+    """dagster-aws's S3ComputeLogManager with the values' settings, against moto's S3 on loopback
+    (the endpoint the backups are tested against): a step's stdout is uploaded and read back."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(name, value)
+        values = HELM_VALUES["computeLogManager"]
+        assert values["type"] == "S3ComputeLogManager"
+        config = _snake_keys(values["config"]["s3ComputeLogManager"]) | {
+            "endpoint_url": f"http://{host}:{port}",
+            "use_ssl": False,
+            "local_dir": str(tmp_path / "staging"),
+        }
+        boto3.client("s3", endpoint_url=config["endpoint_url"]).create_bucket(Bucket=config["bucket"])
+
+        @dg.asset
+        def says_hello() -> None:
+            print("hello from a step")
+
+        overrides = {"compute_logs": {"module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager", "config": config}}
+        with dg.instance_for_test(overrides=overrides) as instance:
+            result = dg.materialize([says_hello], instance=instance)
+            assert result.success
+            [captured] = [event for event in instance.all_logs(result.run_id) if event.dagster_event and event.dagster_event.event_type == dg.DagsterEventType.LOGS_CAPTURED]
+            log_key = [result.run_id, "compute_logs", captured.dagster_event.logs_captured_data.file_key]
+            assert "hello from a step" in instance.compute_log_manager.get_log_data(log_key).stdout.decode()
+        listed = boto3.client("s3", endpoint_url=config["endpoint_url"]).list_objects_v2(Bucket=config["bucket"])["Contents"]
+        assert any(item["Key"].startswith(f"{config['prefix']}/storage/{result.run_id}/compute_logs/") and item["Key"].endswith(".out") for item in listed)
+    finally:
+        server.stop()
