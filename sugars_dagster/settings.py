@@ -33,9 +33,13 @@ CLOSED_DAYS_FILE_ENV = "SUGARS_CLOSED_DAYS_FILE"
 PARTITIONS_START_ENV = "SUGARS_PARTITIONS_START"
 SCHEDULE_TIME_ENV = "SUGARS_SCHEDULE_TIME"
 CATCHUP_INTERVAL_ENV = "SUGARS_CATCHUP_INTERVAL_SECONDS"
+DEPLOYMENT_ENV = "SUGARS_DEPLOYMENT"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
 SOURCES = ("akshare", "demo")
+# Runs on one host (the code server's container, or containers of one Docker engine sharing its
+# volumes), or on several hosts (Kubernetes pods, or Docker engines that share no disk).
+DEPLOYMENTS = ("single-host", "multi-host")
 DEFAULT_SOURCE = "akshare"
 DEFAULT_DATA_DIR = "data"
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
@@ -45,6 +49,16 @@ SR_LISTING_DATE = "2006-01-06"
 
 def _text(environ: Environ, name: str) -> str:
     return environ.get(name, "").strip()
+
+
+def text(name: str, environ: Environ = os.environ) -> str:
+    """The variable's value, stripped; empty when unset."""
+    return _text(environ, name)
+
+
+def present(names: tuple[str, ...], environ: Environ = os.environ) -> list[str]:
+    """The names among `names` that the environment defines (empty values included)."""
+    return [name for name in names if name in environ]
 
 
 def is_set(name: str, environ: Environ = os.environ) -> bool:
@@ -142,3 +156,60 @@ def catchup_interval_seconds(environ: Environ = os.environ) -> int:
 
 def dagster_home(environ: Environ = os.environ) -> str | None:
     return _text(environ, DAGSTER_HOME_ENV) or None
+
+
+def deployment(environ: Environ = os.environ) -> str:
+    """SUGARS_DEPLOYMENT: `single-host` (the default) or `multi-host`."""
+    name = _text(environ, DEPLOYMENT_ENV).lower() or DEPLOYMENTS[0]
+    if name not in DEPLOYMENTS:
+        raise ConfigError(f"{DEPLOYMENT_ENV}={name!r} is not a deployment; choose one of {list(DEPLOYMENTS)}")
+    return name
+
+
+# Every environment variable a run reads: this package's settings, the instance's (dagster.yaml and
+# deploy/docker-runs/dagster.yaml), Dagster's event-log switches, and what s3fs and botocore read
+# for an s3:// export target. A launcher that starts runs away from the code server (a container,
+# a pod) must hand each of them on: sugars_dagster.run_launcher does so for Docker, and a test fails
+# when the code or an instance file reads a variable that is missing here.
+RUN_ENVIRONMENT: tuple[str, ...] = (
+    # sources and the warehouse
+    "SUGARS_SOURCE",
+    "SUGARS_SOURCE_ATTEMPTS",
+    "SUGARS_SOURCE_TIMEOUT_SECONDS",
+    "SUGARS_WAREHOUSE_URL",
+    "SUGARS_DATA_DIR",
+    "SUGARS_DEPLOYMENT",
+    # partitions, schedule, calendar
+    "SUGARS_PARTITIONS_START",
+    "SUGARS_SCHEDULE_TIME",
+    "SUGARS_CLOSED_DAYS_FILE",
+    # backups and retention
+    "SUGARS_EXPORT_URL",
+    "SUGARS_RETENTION_DAYS",
+    # alerts and the catch-up sensor (a run loads the whole code location, so these must load too)
+    "SUGARS_ALERT_URLS",
+    "SUGARS_UI_BASE_URL",
+    "SUGARS_CATCHUP_LOOKBACK_DAYS",
+    "SUGARS_CATCHUP_GRACE_MINUTES",
+    "SUGARS_CATCHUP_MAX_RUNS",
+    "SUGARS_CATCHUP_RETRY_MINUTES",
+    "SUGARS_CATCHUP_RETRY_CEILING_HOURS",
+    "SUGARS_CATCHUP_INTERVAL_SECONDS",
+    # the instance: storage, step logs, the run image
+    "DAGSTER_PG_HOST",
+    "DAGSTER_PG_PORT",
+    "DAGSTER_PG_USER",
+    "DAGSTER_PG_PASSWORD",
+    "DAGSTER_PG_DB",
+    "DAGSTER_COMPUTE_LOGS_DIR",
+    "SUGARS_RUN_IMAGE",
+    "DAGSTER_EVENT_BATCH_SIZE",
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS",
+    # an S3-compatible export target (s3fs through botocore)
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+)

@@ -1,7 +1,7 @@
 """The package's layers, and the one direction imports go between them.
 
     definitions, status          the entry points
-    defs/, settings, dagster_private   Dagster wiring: assets, sensors, schedules, jobs, resources
+    defs/, settings, dagster_private, run_launcher   Dagster wiring and instance plumbing
     sources/   warehouse/        the outside world: akshare and the demo; the SQL tables and export
     market/                      pure market logic: series, calendar, build, cost, quality, catch-up plan
     errors, clock                shared by all
@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("market", ["market"]),
     ("sources", ["sources"]),
     ("warehouse", ["warehouse"]),
-    ("wiring", ["defs", "settings", "dagster_private"]),
+    ("wiring", ["defs", "settings", "dagster_private", "run_launcher"]),
     ("entry", ["definitions", "status"]),
 ]
 RANK = {"shared": 0, "market": 1, "sources": 2, "warehouse": 2, "wiring": 3, "entry": 4}

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.status import etl_status
 from sugars_dagster_tests.browser import browser_page, open_ui, screenshot
 from sugars_dagster_tests.conftest import postgres_server_url
-from sugars_dagster_tests.pg import create_database, drop_database
 from sugars_dagster_tests.processes import ROOT, free_port, wait_for
 from sugars_dagster_tests.topology import Topology, production_topology
 
@@ -96,40 +94,6 @@ def test_the_image_installs_locked_packages_and_ships_the_instance_files() -> No
     assert "pip install -c constraints.txt" in dockerfile
     assert "COPY dagster.yaml workspace.yaml /opt/dagster/home/" in dockerfile
     assert "USER dagster" in dockerfile
-
-
-# --- dagster.yaml --------------------------------------------------------------------------
-
-
-def test_the_commented_run_launcher_loads_when_uncommented(tmp_path) -> None:
-    server = postgres_server_url()
-    storage = create_database(server, "sugars_launcher")
-    try:
-        text = (ROOT / "dagster.yaml").read_text()
-        block = text.split("# run-launcher: begin\n")[1].split("# run-launcher: end")[0]
-        uncommented = text.replace(block, "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n")
-        (tmp_path / "dagster.yaml").write_text(uncommented)
-        url = sa.make_url(storage)
-        env = {
-            "DAGSTER_PG_HOST": url.host,
-            "DAGSTER_PG_PORT": str(url.port or 5432),
-            "DAGSTER_PG_USER": url.username,
-            "DAGSTER_PG_PASSWORD": url.password or "",
-            "DAGSTER_PG_DB": url.database,
-            "SUGARS_RUN_IMAGE": "sugars-dagster:0.1.0",
-        }
-        script = (
-            "import dagster as dg\n"
-            f"with dg.DagsterInstance.from_config({str(tmp_path)!r}) as instance:\n"
-            "    print(type(instance.run_launcher).__name__, instance.run_launcher.image, type(instance.run_coordinator).__name__)\n"
-        )
-        completed = subprocess.run(
-            [str(Path(os.sys.executable)), "-c", script], env=os.environ | env, capture_output=True, text=True, check=False
-        )
-        assert completed.returncode == 0, completed.stderr[-2000:]
-        assert completed.stdout.split() == ["DockerRunLauncher", "sugars-dagster:0.1.0", "QueuedRunCoordinator"]
-    finally:
-        drop_database(server, storage)
 
 
 # --- the topology, end to end ---------------------------------------------------------------
@@ -226,6 +190,34 @@ def test_ui_backfills_a_range_from_the_partitions_view(topology: Topology) -> No
     wait_for(lambda: loaded_days(topology, D(2025, 12, 15), D(2025, 12, 19)) == expected, 240, "the backfill to load the days")
     backfill_runs = [run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == "2025-12-15"]
     assert len(backfill_runs) == 1 and "dagster/backfill" in backfill_runs[0].tags  # one run for the range
+
+
+RUN_LOGS = """
+query ($runId: ID!) { logsForRun(runId: $runId) { __typename ... on EventConnection { events { __typename
+  ... on LogsCapturedEvent { fileKey stepKeys } } } } }
+"""
+CAPTURED_LOGS = """
+query ($logKey: [String!]!) { capturedLogs(logKey: $logKey) { stdout stderr } }
+"""
+
+
+def test_step_logs_of_a_queued_run_show_in_the_ui(topology: Topology) -> None:
+    """The run is launched by the daemon and executed beside the code server; the webserver reads
+    its steps' output back from the compute-log storage that dagster.yaml configures."""
+    day = "2025-11-21"
+    launched = topology.run(
+        "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "market_daily_job", "--tags", json.dumps({"dagster/partition": day})
+    )
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    wait_for(lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS, 240, "the daemon to run it")
+    [run] = runs(topology, tags={"dagster/partition": day})
+    events = topology.graphql(RUN_LOGS, {"runId": run.run_id})["data"]["logsForRun"]["events"]
+    captured = [event for event in events if event["__typename"] == "LogsCapturedEvent"]
+    assert captured and "market_daily" in {key for event in captured for key in event["stepKeys"]}
+    logs = topology.graphql(CAPTURED_LOGS, {"logKey": [run.run_id, "compute_logs", captured[0]["fileKey"]]})["data"]["capturedLogs"]
+    # The step's own output: Dagster's log lines for each step it ran, as the UI shows them.
+    assert "market_daily" in logs["stderr"] and "STEP_SUCCESS" in logs["stderr"], logs
+    assert Path(topology.env["DAGSTER_COMPUTE_LOGS_DIR"], run.run_id).is_dir()
 
 
 SCHEDULE_STATE = """

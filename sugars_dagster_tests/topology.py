@@ -114,7 +114,8 @@ class Topology:
     def instance(self) -> Iterator[dg.DagsterInstance]:
         """The deployment's Dagster instance, loaded from its dagster.yaml (whose credentials
         come from the environment)."""
-        with instance_at(self.env["DAGSTER_HOME"], {k: v for k, v in self.env.items() if k.startswith("DAGSTER_PG_")}) as instance:
+        instance_env = {k: v for k, v in self.env.items() if k.startswith(("DAGSTER_PG_", "DAGSTER_COMPUTE_LOGS_DIR"))}
+        with instance_at(self.env["DAGSTER_HOME"], instance_env) as instance:
             yield instance
 
 
@@ -158,6 +159,8 @@ def production_topology(
             "SUGARS_CODE_SERVER_PORT": str(code_port),
             "SUGARS_WAREHOUSE_URL": product_warehouse.render_as_string(hide_password=False),
             "SUGARS_DATA_DIR": str(root / "data"),
+            # Step logs: written by whichever process runs a step, read by the webserver.
+            "DAGSTER_COMPUTE_LOGS_DIR": str(root / "compute-logs"),
             # No internet here: the offline source instead of production's akshare.
             "SUGARS_SOURCE": "demo",
         }

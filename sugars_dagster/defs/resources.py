@@ -4,14 +4,18 @@ import os
 from collections.abc import Mapping
 
 import dagster as dg
+import fsspec.utils
+import sqlalchemy as sa
 
 from sugars_dagster import settings
 from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.market.calendar.trading import read_closed_days_file
+from sugars_dagster.errors import ConfigError
 from sugars_dagster.settings import (
     ALERT_URLS_ENV,
+    DEPLOYMENT_ENV,
     EXPORT_URL_ENV,
     WAREHOUSE_URL_ENV,
     int_setting,
@@ -40,10 +44,27 @@ def warehouse_from_env(environ: Mapping[str, str] = os.environ) -> Warehouse:
     """PostgreSQL (or any SQLAlchemy URL) from SUGARS_WAREHOUSE_URL, else a local SQLite file.
 
     The URL may carry a password, so it is read through EnvVar: resolved at launch, hidden in the UI.
+    Runs on several hosts would each write a SQLite file of their own, so a multi-host deployment
+    refuses anything but PostgreSQL, before anything runs.
     """
-    if settings.is_set(WAREHOUSE_URL_ENV, environ):
+    url = settings.text(WAREHOUSE_URL_ENV, environ)
+    if settings.deployment(environ) == "multi-host":
+        backend = _backend(url) if url else "sqlite"
+        if backend != "postgresql":
+            raise ConfigError(
+                f"{DEPLOYMENT_ENV}=multi-host needs a PostgreSQL warehouse that every host reaches; "
+                f"{WAREHOUSE_URL_ENV} {'is not set (a SQLite file on one host)' if not url else f'is a {backend} URL'}"
+            )
+    if url:
         return Warehouse(url=dg.EnvVar(WAREHOUSE_URL_ENV))
     return Warehouse(url=default_warehouse_url(environ))
+
+
+def _backend(url: str) -> str:
+    try:
+        return sa.make_url(url).get_backend_name()
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{WAREHOUSE_URL_ENV} is not a SQLAlchemy URL") from None
 
 
 def catchup_policy_from_env(environ: Mapping[str, str] = os.environ) -> CatchupPolicy:
@@ -82,8 +103,17 @@ def alerter_from_env(environ: Mapping[str, str] = os.environ) -> Alerter:
 
 def export_target_from_env(environ: Mapping[str, str] = os.environ) -> ExportTarget:
     """SUGARS_EXPORT_URL (a folder or an fsspec URL; may carry credentials, so read through
-    EnvVar), else the `export` folder next to the default warehouse."""
-    if settings.is_set(EXPORT_URL_ENV, environ):
+    EnvVar), else the `export` folder next to the default warehouse. A multi-host deployment needs
+    an object store: a folder would hold each host's share of the backups."""
+    url = settings.text(EXPORT_URL_ENV, environ)
+    protocol = fsspec.utils.get_protocol(url) if url else "file"
+    if settings.deployment(environ) == "multi-host" and protocol in {"file", "local", "memory"}:
+        where = "is not set (a folder on one host)" if not url else f"is a {protocol} path on one host"
+        raise ConfigError(
+            f"{DEPLOYMENT_ENV}=multi-host needs an object-store export target that every host reaches "
+            f"(s3://bucket/prefix); {EXPORT_URL_ENV} {where}"
+        )
+    if url:
         return ExportTarget(url=dg.EnvVar(EXPORT_URL_ENV))
     return ExportTarget(url=str(settings.data_dir(environ) / "export"))
 
