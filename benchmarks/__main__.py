@@ -17,7 +17,8 @@ from pathlib import Path
 
 from benchmarks.catchup_tick import tick_figures
 from benchmarks.full_history import LOCAL_INSTANCE, Measurement, one_run, run_measured
-from sugars_dagster.defs.partitions import SR_LISTING_DATE, last_complete_day
+from sugars_dagster.defs.partitions import last_complete_day
+from sugars_dagster.settings import SR_LISTING_DATE
 from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, materialize_args
 from sugars_dagster_tests.processes import ROOT
 

@@ -25,10 +25,11 @@ from benchmarks.full_history import one_run
 from sugars_dagster.definitions import defs
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import MARKET_TIMEZONE, SR_LISTING_DATE, last_complete_day
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, last_complete_day
 from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.market.catchup_plan import catchup_window
+from sugars_dagster.settings import SR_LISTING_DATE
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse

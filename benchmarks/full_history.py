@@ -22,8 +22,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sugars_dagster.defs.partitions import SR_LISTING_DATE, last_complete_day
+from sugars_dagster.defs.partitions import last_complete_day
 from sugars_dagster.market.calendar import trading as trading_calendar
+from sugars_dagster.settings import SR_LISTING_DATE
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, CliInstance, materialize_args, postgres_instance_yaml
 from sugars_dagster_tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV

@@ -10,10 +10,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.defs.partitions import SR_LISTING_DATE
 from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.market.catchup_plan import catchup_window
+from sugars_dagster.settings import SR_LISTING_DATE
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.alert_inbox import alert_inbox
