@@ -19,8 +19,8 @@ from benchmarks.catchup_tick import tick_figures
 from benchmarks.full_history import LOCAL_INSTANCE, Measurement, one_run, run_measured
 from sugars_dagster.defs.partitions import last_complete_day
 from sugars_dagster.settings import SR_LISTING_DATE
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, materialize_args
-from sugars_dagster_tests.processes import ROOT
+from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, CliInstance, materialize_args
+from sugars_dagster_tests.support.processes import ROOT
 
 ONE_DAY = "2025-12-04"
 

@@ -34,7 +34,7 @@ from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, instance_at
+from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, instance_at
 
 LOOKBACKS = (30, 0)  # the default, and the whole history
 

@@ -26,10 +26,15 @@ from sugars_dagster.defs.partitions import last_complete_day
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.settings import SR_LISTING_DATE
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, CliInstance, materialize_args, postgres_instance_yaml
-from sugars_dagster_tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV
-from sugars_dagster_tests.pg import create_database, drop_database
-from sugars_dagster_tests.processes import ROOT
+from sugars_dagster_tests.support.cli import (
+    DAGSTER,
+    FAST_EVENT_SETTINGS,
+    CliInstance,
+    materialize_args,
+    postgres_instance_yaml,
+)
+from sugars_dagster_tests.support.pg import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, create_database, drop_database
+from sugars_dagster_tests.support.processes import ROOT
 
 LOCAL_INSTANCE = ROOT / "dagster.local.yaml"
 

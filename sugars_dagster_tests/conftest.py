@@ -7,15 +7,11 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 import time_machine
 from hypothesis import settings as hypothesis_settings
 
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.pg import create_database, drop_database
-
-POSTGRES_URL_ENV = "SUGARS_TEST_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+from sugars_dagster_tests.support.pg import create_database, drop_database, postgres_server_url
 
 
 def _is_local(address: object) -> bool:
@@ -108,23 +104,6 @@ def stored_instance(tmp_path) -> Iterator[dg.DagsterInstance]:
 @pytest.fixture
 def sqlite_warehouse(tmp_path) -> Warehouse:
     return Warehouse(url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
-
-
-def postgres_server_url() -> str:
-    """The maintenance URL of the test server, or skip (fail in CI) when none answers."""
-    url = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
-    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        reason = f"no PostgreSQL at {sa.make_url(url).render_as_string(hide_password=True)} ({error.orig})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
-        pytest.skip(f"{reason}; set {POSTGRES_URL_ENV} to run the PostgreSQL tests")
-    finally:
-        engine.dispose()
-    return url
 
 
 def _fresh_database() -> Iterator[str]:

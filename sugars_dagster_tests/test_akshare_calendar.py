@@ -12,7 +12,7 @@ import sugars_dagster
 from sugars_dagster.errors import SourceDataError, SourceFetchError
 from sugars_dagster.sources.akshare_calendar import SINA_CALENDAR_SOURCE, fetch_sina_trade_dates
 from sugars_dagster.sources.calls import RetrySettings
-from sugars_dagster_tests.sina_calendar import (
+from sugars_dagster_tests.support.sina_calendar import (
     CALENDAR_URL,
     EPOCH,
     encode_trade_dates,

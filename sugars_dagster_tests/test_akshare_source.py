@@ -11,8 +11,8 @@ import responses
 from sugars_dagster.errors import SourceDataError, SourceFetchError
 from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import synthetic_frame
-from sugars_dagster_tests import payloads
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support import payloads
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 
 FIRST, LAST = dt.date(2025, 11, 3), dt.date(2025, 12, 5)
 WORLD = RecordedWorld(FIRST, LAST)

@@ -15,9 +15,9 @@ from sugars_dagster.defs.sensors.freshness import expected_newest_day
 from sugars_dagster.market.calendar.trading import snapshot_calendar
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.alert_inbox import alert_inbox
-from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
-from sugars_dagster_tests.runs import run_graph
+from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
+from sugars_dagster_tests.support.runs import run_graph
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

@@ -16,8 +16,8 @@ from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
-from sugars_dagster_tests.runs import failure_text, market_daily_metadata, run_graph
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support.runs import failure_text, market_daily_metadata, run_graph
 
 D = dt.date
 ALL_TIME = (D(2000, 1, 1), D(2100, 1, 1))

@@ -10,7 +10,7 @@ from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.runs import failure_text, run_graph
+from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 D = dt.date
 

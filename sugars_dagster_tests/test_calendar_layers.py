@@ -32,9 +32,9 @@ from sugars_dagster.sources.demo_source import DEMO_CALENDAR_PROVIDER, DemoSourc
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import raw_trading_calendar
-from sugars_dagster_tests.alert_inbox import alert_inbox
-from sugars_dagster_tests.runs import failure_text, run_graph
-from sugars_dagster_tests.sina_calendar import EPOCH, serving_body, serving_calendar
+from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.runs import failure_text, run_graph
+from sugars_dagster_tests.support.sina_calendar import EPOCH, serving_body, serving_calendar
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

@@ -28,7 +28,7 @@ from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
-from sugars_dagster_tests.runs import failure_text, run_graph
+from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

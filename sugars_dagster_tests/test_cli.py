@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sugars_dagster.defs.partitions import market_day_partitions
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, CliInstance, instance_at, postgres_instance_yaml
-from sugars_dagster_tests.processes import ROOT
+from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, CliInstance, instance_at, postgres_instance_yaml
+from sugars_dagster_tests.support.processes import ROOT
 
 pytestmark = pytest.mark.cli
 

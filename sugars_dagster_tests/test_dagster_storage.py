@@ -7,9 +7,9 @@ from sugars_dagster.dagster_private import BatchingSqliteEventLogStorage
 from sugars_dagster.defs.partitions import market_day_partitions
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.cli import instance_at
-from sugars_dagster_tests.processes import ROOT
-from sugars_dagster_tests.runs import failure_text, run_graph
+from sugars_dagster_tests.support.cli import instance_at
+from sugars_dagster_tests.support.processes import ROOT
+from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 MARKET_DAILY = dg.AssetKey("market_daily")
 SAMPLE = ["2025-10-31", "2025-11-01", "2025-11-14", "2025-11-28", "2025-11-30"]

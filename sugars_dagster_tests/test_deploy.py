@@ -16,17 +16,16 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from sugars_dagster.errors import ConfigError
 from sugars_dagster.defs.resources import export_target_from_env, warehouse_from_env
+from sugars_dagster.errors import ConfigError
 from sugars_dagster.settings import RUN_ENVIRONMENT
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, instance_at
-from sugars_dagster_tests.conftest import postgres_server_url
-from sugars_dagster_tests.pg import create_database, drop_database
-from sugars_dagster_tests.processes import BIN, ROOT
+from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, instance_at
+from sugars_dagster_tests.support.pg import create_database, drop_database, postgres_server_url
+from sugars_dagster_tests.support.processes import BIN, ROOT
 
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.runs.yml"]
 DOCKER_RUNS_INSTANCE = ROOT / "deploy" / "docker-runs" / "dagster.yaml"
-RECORDING_DOCKER = Path(__file__).parent / "recording_docker"
+RECORDING_DOCKER = Path(__file__).parent / "support" / "recording_docker"
 ENV_NAME = re.compile(r"(SUGARS|DAGSTER|AWS)_[A-Z0-9_]+")
 
 

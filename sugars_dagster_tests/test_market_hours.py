@@ -8,8 +8,8 @@ import pytest
 from sugars_dagster.market.calendar.finality import final_after, is_final, newest_final_day
 from sugars_dagster.market.series import Series
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
-from sugars_dagster_tests.runs import failure_text, run_graph
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

@@ -15,10 +15,10 @@ import yaml
 
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.status import etl_status
-from sugars_dagster_tests.browser import browser_page, open_ui, screenshot
-from sugars_dagster_tests.conftest import postgres_server_url
-from sugars_dagster_tests.processes import ROOT, free_port, wait_for
-from sugars_dagster_tests.topology import Topology, production_topology
+from sugars_dagster_tests.support.browser import browser_page, open_ui, screenshot
+from sugars_dagster_tests.support.pg import postgres_server_url
+from sugars_dagster_tests.support.processes import ROOT, free_port, wait_for
+from sugars_dagster_tests.support.topology import Topology, production_topology
 
 D = dt.date
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -13,8 +13,8 @@ from sugars_dagster.defs.assets.raw_series import _no_rows_dropped
 from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.window_write import MergeCounts
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
-from sugars_dagster_tests.runs import failure_text, run_graph
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 D = dt.date
 WORLD = RecordedWorld(D(2025, 10, 1), D(2025, 12, 5))

@@ -13,8 +13,8 @@ from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily, warehouse_kind
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
-from sugars_dagster_tests.runs import failure_text, run_graph
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 D = dt.date
 T0 = dt.datetime(2025, 12, 5, 1, 0, tzinfo=dt.UTC)

@@ -30,16 +30,16 @@ from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
-from sugars_dagster_tests import payloads
-from sugars_dagster_tests.alert_inbox import alert_inbox
-from sugars_dagster_tests.cli import CliInstance
-from sugars_dagster_tests.conftest import postgres_server_url
-from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
-from sugars_dagster_tests.processes import BIN, ROOT, wait_for
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
-from sugars_dagster_tests.runs import failure_text, market_daily_metadata, overlaps, run_graph, step_intervals
-from sugars_dagster_tests.tcp_proxy import TcpProxy
-from sugars_dagster_tests.topology import Topology, production_topology
+from sugars_dagster_tests.support import payloads
+from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.cli import CliInstance
+from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
+from sugars_dagster_tests.support.pg import postgres_server_url
+from sugars_dagster_tests.support.processes import BIN, ROOT, wait_for
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support.runs import failure_text, market_daily_metadata, overlaps, run_graph, step_intervals
+from sugars_dagster_tests.support.tcp_proxy import TcpProxy
+from sugars_dagster_tests.support.topology import Topology, production_topology
 
 pytestmark = pytest.mark.reliability
 

@@ -19,8 +19,8 @@ from sugars_dagster.sources.akshare_source import AKSHARE_CALLS, AkshareCall
 from sugars_dagster.sources.calls import RetrySettings, call_with_retries
 from sugars_dagster.sources.demo_source import synthetic_frame
 from sugars_dagster.sources.validation import PLAUSIBLE_RANGES, validate_frame
-from sugars_dagster_tests import payloads
-from sugars_dagster_tests.recorded_world import RecordedWorld, fast_akshare
+from sugars_dagster_tests.support import payloads
+from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 
 FIRST, LAST = dt.date(2025, 11, 3), dt.date(2025, 12, 5)
 WORLD = RecordedWorld(FIRST, LAST)

@@ -12,8 +12,8 @@ from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
-from sugars_dagster_tests.runs import GRAPH, failure_text, memory_export
+from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
+from sugars_dagster_tests.support.runs import GRAPH, failure_text, memory_export
 
 # The production policy with the waiting taken out, so the test runs in seconds.
 FAST_RETRIES = dg.RetryPolicy(max_retries=2, delay=0)

@@ -23,9 +23,9 @@ from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
-from sugars_dagster_tests.alert_inbox import alert_inbox
-from sugars_dagster_tests.fake_sources import DemoWithoutSugarBar
-from sugars_dagster_tests.runs import GRAPH, failure_text, memory_export, run_graph
+from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
+from sugars_dagster_tests.support.runs import GRAPH, failure_text, memory_export, run_graph
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

@@ -16,10 +16,10 @@ from sugars_dagster.market.catchup_plan import catchup_window
 from sugars_dagster.settings import SR_LISTING_DATE
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
-from sugars_dagster_tests.alert_inbox import alert_inbox
-from sugars_dagster_tests.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
-from sugars_dagster_tests.processes import BIN, ROOT, free_port, process, wait_for
-from sugars_dagster_tests.runs import overlaps, step_intervals
+from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
+from sugars_dagster_tests.support.processes import BIN, ROOT, free_port, process, wait_for
+from sugars_dagster_tests.support.runs import overlaps, step_intervals
 
 pytestmark = pytest.mark.cli
 

@@ -52,7 +52,6 @@ from sugars_dagster.definitions import defs
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.warehouse.export import Retention
-from sugars_dagster_tests.runs import memory_export
 from sugars_dagster_tests.simulation.faults import (
     FOREVER,
     WORLD,
@@ -66,6 +65,7 @@ from sugars_dagster_tests.simulation.faults import (
     copy_warehouse,
     restore_warehouse,
 )
+from sugars_dagster_tests.support.runs import memory_export
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULE = defs.resolve_schedule_def("market_daily_schedule")

@@ -12,7 +12,7 @@ import responses
 from sugars_dagster.market.series import Series
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.demo_source import synthetic_frame
-from sugars_dagster_tests import payloads
+from sugars_dagster_tests.support import payloads
 
 RowEdit = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 

@@ -18,7 +18,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Screenshots kept after the run (CI can collect the folder).
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def require_chromium() -> None:

@@ -16,9 +16,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from sugars_dagster.warehouse.resource import Warehouse
-from sugars_dagster_tests.cli import FAST_EVENT_SETTINGS, instance_at
-from sugars_dagster_tests.pg import create_database, drop_database
-from sugars_dagster_tests.processes import BIN, ROOT, free_port, process, wait_for
+from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, instance_at
+from sugars_dagster_tests.support.pg import create_database, drop_database
+from sugars_dagster_tests.support.processes import BIN, ROOT, free_port, process, wait_for
 
 
 @dataclass
