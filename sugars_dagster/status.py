@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from gql import Client, GraphQLRequest, gql
 from gql.transport.requests import RequestsHTTPTransport
 
-from sugars_dagster.defs.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, describe_span
 
 LOCATION = "sugars_dagster"
 SCHEDULE = "market_daily_schedule"
@@ -49,11 +49,7 @@ def _moment(timestamp: float | None) -> str | None:
 
 
 def _partitions(tags: dict[str, str]) -> str | None:
-    if "dagster/partition" in tags:
-        return tags["dagster/partition"]
-    if RANGE_START_TAG in tags:
-        return f"{tags[RANGE_START_TAG]}...{tags.get(RANGE_END_TAG, '')}"
-    return None
+    return describe_span(tags, joiner="...", unknown="")
 
 
 def etl_status(ui_url: str, timeout: int = 30) -> dict[str, Any]:

@@ -25,6 +25,50 @@ market_day_partitions = dg.DailyPartitionsDefinition(
 )
 
 
+# A range longer than this is not expanded day by day (full-history loads).
+_MAX_RUN_DAYS = 10_000
+
+
+def tagged_span(tags: Mapping[str, str]) -> tuple[str | None, str | None] | None:
+    """The first and last partition keys a run's tags name (its one partition, or its range; an
+    end missing from hand-made tags is None); None when the run names no partition."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"], tags["dagster/partition"]
+    if RANGE_START_TAG in tags:
+        return tags[RANGE_START_TAG], tags.get(RANGE_END_TAG)
+    return None
+
+
+def describe_span(tags: Mapping[str, str], joiner: str = " .. ", unknown: str = "?") -> str | None:
+    """The run's partition (`2025-12-04`) or range (`2025-12-01 .. 2025-12-05`), for people."""
+    span = tagged_span(tags)
+    if span is None:
+        return None
+    first, last = span
+    if "dagster/partition" in tags:
+        return first
+    return f"{first}{joiner}{last if last is not None else unknown}"
+
+
+def run_days(tags: Mapping[str, str]) -> list[dt.date]:
+    """The market days a run loads, from its partition or range tags ([] for none, unreadable or
+    longer than a full history)."""
+    first, last = tagged_span(tags) or (None, None)
+    try:
+        first_day, last_day = dt.date.fromisoformat(first or ""), dt.date.fromisoformat(last or "")
+    except ValueError:
+        return []
+    if not 0 < (last_day - first_day).days + 1 <= _MAX_RUN_DAYS:
+        return []
+    return days_between(first_day, last_day)
+
+
+def requested_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The market days a partitioned asset's run covers, after refusing a backwards range."""
+    check_requested_range(context.run.tags)
+    return window_days(context.partition_time_window)
+
+
 def check_requested_range(run_tags: Mapping[str, str]) -> None:
     """Refuse a range that ends before it starts, before any asset of the run writes anything.
 

@@ -11,8 +11,8 @@ from sugars_dagster import settings
 from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.market.calendar.trading import read_closed_days_file
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.market.calendar.trading import read_closed_days_file
 from sugars_dagster.settings import (
     ALERT_URLS_ENV,
     DEPLOYMENT_ENV,

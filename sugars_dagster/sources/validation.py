@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from sugars_dagster.errors import SourceDataError
-from sugars_dagster.market.series import MARKET_ZONES, PLAUSIBLE_RANGES, SERIES_COLUMNS, Series
+from sugars_dagster.market.series import MARKET_ZONES, PLAUSIBLE_RANGES, SERIES_COLUMNS, Series, ValueColumn
 
 # How far past today (in the market's zone) a date may lie: Sina labels Friday night's ZCE session
 # with Monday's date. Such rows are not stored until final; later dates are refused.
@@ -243,15 +243,7 @@ def no_rows_error(contract: FrameContract) -> SourceDataError:
     return SourceDataError(contract.source, "returned no rows", field=contract.date_column)
 
 
-def validate_frame(
-    frame: Any, contract: FrameContract, first: dt.date, last: dt.date, not_after: dt.date | None = None
-) -> pl.DataFrame:
-    """The rows dated within [first, last] as a canonical frame, or a SourceDataError; a date
-    after `not_after` (see `latest_plausible_day`) refuses the whole answer.
-
-    Dates are parsed for the whole frame (a broken date anywhere means a broken feed); values are
-    judged only inside the window, since that is all that will be stored.
-    """
+def _check_columns(frame: Any, contract: FrameContract) -> None:
     if not hasattr(frame, "columns") or not hasattr(frame, "__len__"):
         raise SourceDataError(contract.source, f"returned {type(frame).__name__}, expected a table")
     # Before the columns: akshare hands an empty answer back as a frame without any.
@@ -267,6 +259,67 @@ def validate_frame(
             field=", ".join(missing),
         )
 
+
+def _check_values(values: list[float | None], column: ValueColumn, source_name: str, days: list[dt.date], contract: FrameContract) -> None:
+    """Required values present, counts not negative, prices positive and inside the series' range."""
+    gaps = [day.isoformat() for day, value in zip(days, values, strict=True) if value is None]
+    if column.required and gaps:
+        raise SourceDataError(
+            contract.source, f"missing values (NaN/empty) on {_examples(gaps)}", field=source_name, offending=gaps
+        )
+    numbers_only = [(day, value) for day, value in zip(days, values, strict=True) if value is not None]
+    if column.integer:
+        negative = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v < 0]
+        if negative:
+            raise SourceDataError(
+                contract.source, f"negative counts {_examples(negative)}", field=source_name, offending=negative
+            )
+        return
+    nonpositive = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v <= 0]
+    if nonpositive:
+        raise SourceDataError(
+            contract.source, f"zero or negative prices {_examples(nonpositive)}", field=source_name, offending=nonpositive
+        )
+    low, high = PLAUSIBLE_RANGES[contract.series]
+    outside = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if not low <= v <= high]
+    if outside:
+        scale = contract.scale.get(column.name)
+        unit_hint = f" after scaling by {scale:g}" if scale else ""
+        raise SourceDataError(
+            contract.source,
+            f"values outside the plausible {low:g}-{high:g}{unit_hint} (unit changed?): {_examples(outside)}",
+            field=source_name,
+            offending=outside,
+        )
+
+
+def _canonical_values(
+    frame: Any, column: ValueColumn, in_window: list[int], dates: dict[int, dt.date], contract: FrameContract
+) -> list[float | None]:
+    """One value column inside the window, in canonical units, checked and rounded."""
+    source_name = contract.columns[column.name]
+    if source_name is None:
+        return [None] * len(in_window)
+    values = _window_numbers(frame, source_name, in_window, dates, contract)
+    if column.name in contract.zero_is_missing:
+        values = [None if value == 0 else value for value in values]
+    factor = contract.scale.get(column.name)
+    if factor is not None:
+        values = [None if value is None else value * factor for value in values]
+    _check_values(values, column, source_name, [dates[i] for i in in_window], contract)
+    return [None if value is None else round(value, column.decimals) for value in values]
+
+
+def validate_frame(
+    frame: Any, contract: FrameContract, first: dt.date, last: dt.date, not_after: dt.date | None = None
+) -> pl.DataFrame:
+    """The rows dated within [first, last] as a canonical frame, or a SourceDataError; a date
+    after `not_after` (see `latest_plausible_day`) refuses the whole answer.
+
+    Dates are parsed for the whole frame (a broken date anywhere means a broken feed); values are
+    judged only inside the window, since that is all that will be stored.
+    """
+    _check_columns(frame, contract)
     dated = _parse_dates(frame, contract)
     _check_not_future([day for _, day in dated], contract, not_after)
     _check_order([day for _, day in dated], contract)
@@ -276,62 +329,11 @@ def validate_frame(
         span = f"{min(dates.values())} .. {max(dates.values())}" if dates else "no dated rows"
         raise SourceDataError(contract.source, f"no rows between {first} and {last}; it returned {span}")
 
-    low, high = PLAUSIBLE_RANGES[contract.series]
+    columns = SERIES_COLUMNS[contract.series]
     canonical: dict[str, list[Any]] = {"trade_date": [dates[index] for index in in_window]}
-    for column in SERIES_COLUMNS[contract.series]:
-        source_name = contract.columns[column.name]
-        if source_name is None:
-            canonical[column.name] = [None] * len(in_window)
-            continue
-        values = _window_numbers(frame, source_name, in_window, dates, contract)
-        if column.name in contract.zero_is_missing:
-            values = [None if value == 0 else value for value in values]
-        factor = contract.scale.get(column.name)
-        if factor is not None:
-            values = [None if value is None else value * factor for value in values]
-        gaps = [dates[i].isoformat() for i, v in zip(in_window, values, strict=True) if v is None]
-        if column.required and gaps:
-            raise SourceDataError(
-                contract.source, f"missing values (NaN/empty) on {_examples(gaps)}", field=source_name, offending=gaps
-            )
-        numbers_only = [(dates[i], v) for i, v in zip(in_window, values, strict=True) if v is not None]
-        if column.integer:
-            negative = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v < 0]
-            if negative:
-                raise SourceDataError(
-                    contract.source, f"negative counts {_examples(negative)}", field=source_name, offending=negative
-                )
-        else:
-            nonpositive = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v <= 0]
-            if nonpositive:
-                raise SourceDataError(
-                    contract.source,
-                    f"zero or negative prices {_examples(nonpositive)}",
-                    field=source_name,
-                    offending=nonpositive,
-                )
-            outside = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if not low <= v <= high]
-            if outside:
-                scale = contract.scale.get(column.name)
-                unit_hint = f" after scaling by {scale:g}" if scale else ""
-                raise SourceDataError(
-                    contract.source,
-                    f"values outside the plausible {low:g}-{high:g}{unit_hint} (unit changed?): "
-                    f"{_examples(outside)}",
-                    field=source_name,
-                    offending=outside,
-                )
-        canonical[column.name] = [
-            None if v is None else round(v, column.decimals) for v in values
-        ]
-
+    for column in columns:
+        values = _canonical_values(frame, column, in_window, dates, contract)
+        canonical[column.name] = [None if v is None else int(v) for v in values] if column.integer else values
     schema: dict[str, Any] = {"trade_date": pl.Date}
-    for column in SERIES_COLUMNS[contract.series]:
-        schema[column.name] = pl.Int64 if column.integer else pl.Float64
-    canonical_ints = {
-        column.name: [None if v is None else int(v) for v in canonical[column.name]]
-        for column in SERIES_COLUMNS[contract.series]
-        if column.integer
-    }
-    result = pl.DataFrame({**canonical, **canonical_ints}, schema=schema)
-    return result.sort("trade_date")
+    schema |= {column.name: pl.Int64 if column.integer else pl.Float64 for column in columns}
+    return pl.DataFrame(canonical, schema=schema).sort("trade_date")

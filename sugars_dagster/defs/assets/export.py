@@ -8,7 +8,7 @@ import dagster as dg
 from sugars_dagster import clock
 from sugars_dagster.defs.assets.import_margin import sugar_import_margin
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL
-from sugars_dagster.defs.partitions import MARKET_TIMEZONE, check_requested_range, market_day_partitions, window_days
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, market_day_partitions, requested_days
 from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
@@ -24,8 +24,7 @@ def market_daily_export(
     context: dg.AssetExecutionContext, warehouse: Warehouse, export: ExportTarget
 ) -> dg.MaterializeResult:
     """market_daily and sugar_import_margin rows as Parquet, one file per table and day."""
-    check_requested_range(context.run.tags)
-    days = window_days(context.partition_time_window)
+    days = requested_days(context)
     first, last = days[0], days[-1]
     actions: dict[str, Counter] = {}
     for dataset, frame in (

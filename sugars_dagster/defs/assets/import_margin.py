@@ -10,7 +10,7 @@ from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.defs.config import ImportMarginConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions, window_days
+from sugars_dagster.defs.partitions import market_day_partitions, requested_days
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.market.calendar.window import classify_window
 from sugars_dagster.market.margin import build_import_margin
@@ -39,9 +39,8 @@ def sugar_import_margin(
 ) -> dg.MaterializeResult:
     """Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day."""
     with no_retry_for_lasting_errors():
-        check_requested_range(context.run.tags)
+        days = requested_days(context)
         before_writing(context, source, warehouse)
-        days = window_days(context.partition_time_window)
         first, last = days[0], days[-1]
         inputs = warehouse.read_market_daily(first, last)
         loaded = set(inputs["record_date"].to_list())

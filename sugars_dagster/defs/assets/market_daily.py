@@ -14,12 +14,13 @@ from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calenda
 from sugars_dagster.defs.checks import as_check_result
 from sugars_dagster.defs.config import ImportCostConfig, MarketDailyConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions, window_days
+from sugars_dagster.defs.partitions import market_day_partitions, requested_days
 from sugars_dagster.errors import MissingDataError, QualityError
 from sugars_dagster.market import quality
-from sugars_dagster.market.build import MARKET_DAILY_DECIMALS, MarketInputs, build_market_daily
+from sugars_dagster.market.build import MARKET_DAILY_DECIMALS, MarketInputs, Staleness, build_market_daily
 from sugars_dagster.market.calendar.publication import PublicationDays
-from sugars_dagster.market.calendar.window import classify_window
+from sugars_dagster.market.calendar.trading import TradingCalendar
+from sugars_dagster.market.calendar.window import WindowDays, classify_window
 from sugars_dagster.market.series import Series
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
@@ -72,61 +73,22 @@ def _load_window(
     warehouse: Warehouse,
     calendar: MarketCalendar,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    check_requested_range(context.run.tags)
+    days = requested_days(context)
     before_writing(context, source, warehouse)
-    days = window_days(context.partition_time_window)
     first, last = days[0], days[-1]
-    staleness = config.staleness()
-    oldest_needed = first - dt.timedelta(
-        days=max(staleness.usd_cny_days, staleness.bdi_days, staleness.ice_days)
-    )
-
-    def read(series: Series, since: dt.date, until: dt.date = dt.date.max) -> pl.DataFrame:
-        return warehouse.read_series(series, source.providers(series), since, until)
-
-    # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
-    sugar = read(Series.ZCE_SUGAR, first)
     mainland = calendar.load(warehouse, source)
-    window = classify_window(days, set(sugar["trade_date"].to_list()), mainland)
-    if window.trading and sugar.height == 0:
-        raise MissingDataError(
-            f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {', '.join(source.providers(Series.ZCE_SUGAR))} "
-            f"on or after {first}; materialize the source assets too (--select '*market_daily')"
-        )
-    for day in window.closed_by_source:
-        context.log.warning(
-            f"{day}: past the trading calendar's coverage; no bar although later bars exist, "
-            "so it is treated as a holiday"
-        )
-    if window.bars_on_closed_days:
-        context.log.warning(
-            f"the sugar source has bars on days the calendar calls closed, not loaded: "
-            f"{[str(day) for day in window.bars_on_closed_days]}"
-        )
-
-    inputs = MarketInputs(
-        sugar=sugar.filter(pl.col("trade_date") <= last),
-        usd_cny=read(Series.USD_CNY, oldest_needed, last),
-        bdi=read(Series.BDI, oldest_needed, last),
-        ice=read(Series.ICE_NO11, oldest_needed, last),
-    )
+    window, inputs = _read_inputs(context, days, config.staleness(), source, warehouse, mainland)
     publication, built_at = PublicationDays(mainland), clock.now()
     frame = build_market_daily(
         window.trading,
         inputs,
-        staleness,
+        config.staleness(),
         config,
         expected=lambda series, day: publication.newest_expected(series, day, built_at),
     )
 
     # Checked before anything is written: a blocking failure leaves the table as it was.
-    before_window = warehouse.read_market_daily(first - dt.timedelta(days=31), first - dt.timedelta(days=1)).tail(1)
-    checks = [
-        quality.required_fields(frame, [name for name in MARKET_DAILY_CONTRACT if name != "updated_at"]),
-        quality.plausible_ranges(frame, quality.MARKET_DAILY_RANGES),
-        quality.day_over_day_moves(frame, before_window, config.checks.moves()),
-        quality.input_staleness(frame, config.checks.staleness()),
-    ]
+    checks = _checks_before_writing(frame, warehouse, first, config)
     blocked = [check for check in checks if check.blocking and not check.passed]
     if blocked:
         for check in checks:
@@ -151,7 +113,69 @@ def _load_window(
         quality.row_count(stored.height, window.trading, set(stored["record_date"].to_list())),
         quality.unique_days(warehouse.duplicate_days(ASSET, first, last)),
     ]
+    metadata = _metadata(days, window, frame, source, config) | counts.as_metadata()
+    yield dg.MaterializeResult(metadata=metadata, check_results=[as_check_result(check, ASSET) for check in checks])
 
+
+def _read_inputs(
+    context: dg.AssetExecutionContext,
+    days: list[dt.date],
+    staleness: Staleness,
+    source: MarketSource,
+    warehouse: Warehouse,
+    mainland: TradingCalendar,
+) -> tuple[WindowDays, MarketInputs]:
+    """Which days of the window trade, and the series the build joins, from the raw tables."""
+    first, last = days[0], days[-1]
+    oldest_needed = first - dt.timedelta(days=max(staleness.usd_cny_days, staleness.bdi_days, staleness.ice_days))
+
+    def read(series: Series, since: dt.date, until: dt.date = dt.date.max) -> pl.DataFrame:
+        return warehouse.read_series(series, source.providers(series), since, until)
+
+    # Bars after the window too: past the calendar's coverage they tell a holiday from a late bar.
+    sugar = read(Series.ZCE_SUGAR, first)
+    window = classify_window(days, set(sugar["trade_date"].to_list()), mainland)
+    if window.trading and sugar.height == 0:
+        raise MissingDataError(
+            f"the warehouse has no {Series.ZCE_SUGAR.value} rows from {', '.join(source.providers(Series.ZCE_SUGAR))} "
+            f"on or after {first}; materialize the source assets too (--select '*market_daily')"
+        )
+    for day in window.closed_by_source:
+        context.log.warning(
+            f"{day}: past the trading calendar's coverage; no bar although later bars exist, "
+            "so it is treated as a holiday"
+        )
+    if window.bars_on_closed_days:
+        context.log.warning(
+            f"the sugar source has bars on days the calendar calls closed, not loaded: "
+            f"{[str(day) for day in window.bars_on_closed_days]}"
+        )
+    inputs = MarketInputs(
+        sugar=sugar.filter(pl.col("trade_date") <= last),
+        usd_cny=read(Series.USD_CNY, oldest_needed, last),
+        bdi=read(Series.BDI, oldest_needed, last),
+        ice=read(Series.ICE_NO11, oldest_needed, last),
+    )
+    return window, inputs
+
+
+def _checks_before_writing(
+    frame: pl.DataFrame, warehouse: Warehouse, first: dt.date, config: MarketDailyConfig
+) -> list[quality.CheckOutcome]:
+    """The checks on the new rows; the day before the window anchors the day-over-day moves."""
+    before_window = warehouse.read_market_daily(first - dt.timedelta(days=31), first - dt.timedelta(days=1)).tail(1)
+    return [
+        quality.required_fields(frame, [name for name in MARKET_DAILY_CONTRACT if name != "updated_at"]),
+        quality.plausible_ranges(frame, quality.MARKET_DAILY_RANGES),
+        quality.day_over_day_moves(frame, before_window, config.checks.moves()),
+        quality.input_staleness(frame, config.checks.staleness()),
+    ]
+
+
+def _metadata(
+    days: list[dt.date], window: WindowDays, frame: pl.DataFrame, source: MarketSource, config: MarketDailyConfig
+) -> dict[str, object]:
+    first, last = days[0], days[-1]
     metadata: dict[str, object] = {
         "window": f"{first} .. {last}",
         "market_days": len(days),
@@ -165,7 +189,6 @@ def _load_window(
         "import_cost_inputs": dg.MetadataValue.json(
             {name: getattr(config, name) for name in ImportCostConfig.model_fields}
         ),
-        **counts.as_metadata(),
     }
     bridged = frame.filter(pl.col("reached_back").is_not_null())
     if bridged.height:
@@ -178,7 +201,7 @@ def _load_window(
         )
     else:
         metadata["note"] = f"no ZCE trading day in {first} .. {last}; nothing to load"
-    yield dg.MaterializeResult(metadata=metadata, check_results=[as_check_result(check, ASSET) for check in checks])
+    return metadata
 
 
 def _providers_used(frame: pl.DataFrame) -> dict[str, dict[str, int]]:

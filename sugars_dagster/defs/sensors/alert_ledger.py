@@ -10,30 +10,12 @@ import datetime as dt
 
 import dagster as dg
 
-from sugars_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
-from sugars_dagster.market.calendar.days import days_between
+from sugars_dagster.defs.partitions import run_days
 
 ALERTED_TAG = "sugars/alerted"
 MARKET_DAILY = dg.AssetKey("market_daily")
 # Alerted runs older than this are not consulted: a day failing for two months has been seen.
 LEDGER_SPAN = dt.timedelta(days=60)
-# A range longer than this is not expanded day by day (full-history loads): its days are
-# compared as a span.
-_MAX_DAYS = 10_000
-
-
-def run_days(tags: dict[str, str]) -> list[dt.date]:
-    """The market days a run loads, from its partition or range tags ([] for none or unreadable)."""
-    single = tags.get("dagster/partition")
-    start, end = tags.get(RANGE_START_TAG, single), tags.get(RANGE_END_TAG, single)
-    try:
-        first, last = dt.date.fromisoformat(start or ""), dt.date.fromisoformat(end or "")
-    except ValueError:
-        return []
-    count = (last - first).days + 1
-    if not 0 < count <= _MAX_DAYS:
-        return []
-    return days_between(first, last)
 
 
 def alerted_days(instance: dg.DagsterInstance, days: list[dt.date], now: dt.datetime) -> dict[dt.date, str]:

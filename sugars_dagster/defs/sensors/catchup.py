@@ -18,9 +18,14 @@ from sugars_dagster.dagster_private import InstigatorStatus, InstigatorType, Sch
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.jobs import market_daily_job
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import MARKET_TIMEZONE, RANGE_END_TAG, RANGE_START_TAG, market_day_partitions
+from sugars_dagster.defs.partitions import (
+    MARKET_TIMEZONE,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    market_day_partitions,
+    run_days,
+)
 from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
-from sugars_dagster.defs.sensors.alert_ledger import run_days
 from sugars_dagster.market.calendar.days import days_between
 from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
 from sugars_dagster.market.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
@@ -158,6 +163,45 @@ def _expected_days(
     return [day for day in days_between(first, last) if calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)]
 
 
+def _loaded_and_in_flight(
+    instance: dg.DagsterInstance,
+    expected: list[dt.date],
+    first: dt.date,
+    last: dt.date,
+    warehouse: Warehouse,
+    now: dt.datetime,
+) -> tuple[set[dt.date], set[dt.date]]:
+    """The expected days that are loaded (materialized and in the warehouse), and those a run,
+    the asset's in-progress status or the schedule's due tick is already loading."""
+    # None until the asset's first materialization.
+    statuses = (
+        instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], market_day_partitions)
+        or {}
+    )
+    in_warehouse = warehouse.market_daily_dates(first, last)
+    loaded = {
+        day
+        for day in expected
+        if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.MATERIALIZED and day in in_warehouse
+    }
+    in_flight = days_in_flight(instance, first, last, now) | {
+        day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
+    }
+    if (scheduled := day_left_to_schedule(instance, now)) is not None:
+        in_flight.add(scheduled)
+    return loaded, in_flight
+
+
+def _run_request(context: dg.SensorEvaluationContext, start: dt.date, end: dt.date, attempt: int) -> dg.RunRequest:
+    context.log.info(f"requesting {start} .. {end} (attempt {attempt})")
+    return dg.RunRequest(
+        # The attempt number keeps a retried range from being dropped as a duplicate:
+        # Dagster never launches the same run key twice.
+        run_key=f"catchup {start}...{end} attempt {attempt}",
+        tags={RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), TRIGGER_TAG: "catchup"},
+    )
+
+
 def _evaluate(
     context: dg.SensorEvaluationContext,
     now: dt.datetime,
@@ -186,22 +230,7 @@ def _evaluate(
         return dg.SensorResult(skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=state.to_cursor())
 
     expected = _expected_days(first, last, warehouse, source, market_calendar.load(warehouse, source))
-    # None until the asset's first materialization.
-    statuses = (
-        context.instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], market_day_partitions)
-        or {}
-    )
-    in_warehouse = warehouse.market_daily_dates(first, last)
-    loaded = {
-        day
-        for day in expected
-        if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.MATERIALIZED and day in in_warehouse
-    }
-    in_flight = days_in_flight(context.instance, first, last, now) | {
-        day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
-    }
-    if (scheduled := day_left_to_schedule(context.instance, now)) is not None:
-        in_flight.add(scheduled)
+    loaded, in_flight = _loaded_and_in_flight(context.instance, expected, first, last, warehouse, now)
     plan = plan_catchup(
         now=now,
         expected=expected,
@@ -215,18 +244,7 @@ def _evaluate(
     if not plan.ranges:
         return dg.SensorResult(skip_reason=_skip_message(plan, expected, first), cursor=plan.state.to_cursor())
 
-    requests = []
-    for start, end in plan.ranges:
-        attempt = plan.attempts[(start, end)]
-        context.log.info(f"requesting {start} .. {end} (attempt {attempt})")
-        requests.append(
-            dg.RunRequest(
-                # The attempt number keeps a retried range from being dropped as a duplicate:
-                # Dagster never launches the same run key twice.
-                run_key=f"catchup {start}...{end} attempt {attempt}",
-                tags={RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), TRIGGER_TAG: "catchup"},
-            )
-        )
+    requests = [_run_request(context, start, end, plan.attempts[(start, end)]) for start, end in plan.ranges]
     if plan.deferred:
         context.log.info(f"{len(plan.deferred)} more missing day(s) wait for the next tick: {plan.deferred}")
     return dg.SensorResult(run_requests=requests, cursor=plan.state.to_cursor())

@@ -7,8 +7,8 @@ from dagster_shared.error import SerializableErrorInfo
 
 from sugars_dagster import clock
 from sugars_dagster.defs.alerts import Alerter
-from sugars_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
-from sugars_dagster.defs.sensors.alert_ledger import alerted_days, mark_alerted, run_days
+from sugars_dagster.defs.partitions import describe_span, run_days
+from sugars_dagster.defs.sensors.alert_ledger import alerted_days, mark_alerted
 from sugars_dagster.errors import SugarsError
 
 WILL_RETRY_TAG = "dagster/will_retry"
@@ -18,11 +18,7 @@ _MODULE_PATH = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*: )")
 
 def partitions_of(tags: dict[str, str] | dg.DagsterRun) -> str:
     tags = tags.tags if isinstance(tags, dg.DagsterRun) else tags
-    if "dagster/partition" in tags:
-        return tags["dagster/partition"]
-    if RANGE_START_TAG in tags:
-        return f"{tags[RANGE_START_TAG]} .. {tags.get(RANGE_END_TAG, '?')}"
-    return "none"
+    return describe_span(tags) or "none"
 
 
 def error_summary(error: SerializableErrorInfo | None) -> str:
