@@ -5,7 +5,6 @@ step logs in S3-compatible storage, and the refusal of one-host storage in a mul
 import ast
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from sugars_dagster.defs.resources import export_target_from_env, warehouse_from
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.settings import RUN_ENVIRONMENT
 from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, instance_at
+from sugars_dagster_tests.support.environment import product_environment
 from sugars_dagster_tests.support.pg import create_database, drop_database, postgres_server_url
 from sugars_dagster_tests.support.processes import BIN, ROOT
 
@@ -176,13 +176,16 @@ def test_the_docker_launcher_starts_a_container_that_runs_the_job_alone(tmp_path
             "SUGARS_DATA_DIR": str(tmp_path / "data"),
             "SUGARS_RETENTION_DAYS": "3650",
         }
-        base = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_", "AWS_"))}
-        env = base | settings | {
-            "DAGSTER_HOME": str(home),
-            "PYTHONPATH": str(RECORDING_DOCKER),
-            "SUGARS_TEST_DOCKER_RECORD": str(record),
-            "NOT_FOR_RUNS": "stays on the host",
-        }
+        env = product_environment(
+            settings,
+            {
+                "DAGSTER_HOME": str(home),
+                "PYTHONPATH": str(RECORDING_DOCKER),
+                "SUGARS_TEST_DOCKER_RECORD": str(record),
+                "NOT_FOR_RUNS": "stays on the host",
+            },
+            without=("AWS_",),
+        )
         launches = [
             subprocess.Popen(
                 [str(BIN / "dagster"), "job", "launch", "-m", "sugars_dagster.definitions", "-j", "market_daily_job",
@@ -289,10 +292,9 @@ def test_a_multi_host_deployment_takes_postgresql_and_an_object_store() -> None:
 
 def test_the_code_location_does_not_load_with_one_host_storage_in_a_multi_host_deployment(tmp_path) -> None:
     """What a pod or a run container sees when the settings are wrong: the load fails, naming why."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_"))}
     loaded = subprocess.run(
         [sys.executable, "-c", "import sugars_dagster.definitions"],
-        env=env | {"SUGARS_DEPLOYMENT": "multi-host", "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path)},
+        env=product_environment({"SUGARS_DEPLOYMENT": "multi-host", "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path)}),
         cwd=tmp_path, capture_output=True, text=True,
     )
     assert loaded.returncode != 0

@@ -8,13 +8,14 @@ import socket
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from sugars_dagster_tests.support.environment import product_environment
+from sugars_dagster_tests.support.processes import ROOT
+
 pytestmark = pytest.mark.cli
 
-ROOT = Path(__file__).resolve().parents[1]
 QUERY = """
 {
   assetNodes { assetKey { path } }
@@ -47,8 +48,9 @@ def test_scripts_dev_serves_the_ui_with_the_daemon_on_loopback(tmp_path) -> None
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.local.yaml").read_text())
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_"))}
-    env |= {"DAGSTER_HOME": str(home), "SUGARS_DATA_DIR": str(tmp_path / "data"), "SUGARS_UI_PORT": str(port)}
+    env = product_environment(
+        {"DAGSTER_HOME": str(home), "SUGARS_DATA_DIR": str(tmp_path / "data"), "SUGARS_UI_PORT": str(port)}
+    )
     log = (tmp_path / "dev.log").open("w")
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "dev")], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -18,6 +18,7 @@ from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.support.alert_inbox import alert_inbox
 from sugars_dagster_tests.support.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
+from sugars_dagster_tests.support.environment import product_environment
 from sugars_dagster_tests.support.processes import BIN, ROOT, free_port, process, wait_for
 from sugars_dagster_tests.support.runs import overlaps, step_intervals
 
@@ -38,12 +39,11 @@ def product_env(tmp_path, **extra: str) -> dict[str, str]:
         check=True,
         capture_output=True,
     )
-    base = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_"))}
-    return base | FAST_EVENT_SETTINGS | {
-        "DAGSTER_HOME": str(home),
-        "SUGARS_SOURCE": "demo",
-        "SUGARS_DATA_DIR": str(tmp_path / "data"),
-    } | extra
+    return product_environment(
+        FAST_EVENT_SETTINGS,
+        {"DAGSTER_HOME": str(home), "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path / "data")},
+        extra,
+    )
 
 
 def expected_days() -> list[dt.date]:

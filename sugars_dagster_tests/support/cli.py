@@ -11,6 +11,8 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from sugars_dagster_tests.support.environment import product_environment
+
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 
 # The two settings the README asks for: batched event writes, one planned event per range run.
@@ -40,10 +42,11 @@ class CliInstance:
         home = root / "dagster_home"
         home.mkdir(parents=True)
         (home / "dagster.yaml").write_text(instance_yaml)
-        base = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_"))}
         return cls(
             home,
-            base | {"DAGSTER_HOME": str(home), "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(root / "data")} | env,
+            product_environment(
+                {"DAGSTER_HOME": str(home), "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(root / "data")}, env
+            ),
         )
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ server, the webserver and the daemon, against the real PostgreSQL. Only host nam
 (and the offline source) differ from docker-compose.yml, through the environment."""
 
 import json
-import os
 import shutil
 import subprocess
 import urllib.request
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, instance_at
+from sugars_dagster_tests.support.environment import product_environment
 from sugars_dagster_tests.support.pg import create_database, drop_database
 from sugars_dagster_tests.support.processes import BIN, ROOT, free_port, process, wait_for
 
@@ -142,29 +142,29 @@ def production_topology(
     home.mkdir(parents=True)
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # as the image does
     code_port, ui_port = free_port(), free_port()
-    base = {key: value for key, value in os.environ.items() if not key.startswith(("SUGARS_", "DAGSTER_"))}
     topology = Topology(
         root=root,
-        env=base
-        | FAST_EVENT_SETTINGS
-        | {
-            "TZ": "UTC",
-            "DAGSTER_HOME": str(home),
-            "DAGSTER_PG_HOST": url.host or "127.0.0.1",
-            "DAGSTER_PG_PORT": str(url.port or 5432),
-            "DAGSTER_PG_USER": url.username or "postgres",
-            "DAGSTER_PG_PASSWORD": url.password or "",
-            "DAGSTER_PG_DB": sa.make_url(storage).database,
-            "SUGARS_CODE_SERVER_HOST": "127.0.0.1",
-            "SUGARS_CODE_SERVER_PORT": str(code_port),
-            "SUGARS_WAREHOUSE_URL": product_warehouse.render_as_string(hide_password=False),
-            "SUGARS_DATA_DIR": str(root / "data"),
-            # Step logs: written by whichever process runs a step, read by the webserver.
-            "DAGSTER_COMPUTE_LOGS_DIR": str(root / "compute-logs"),
-            # No internet here: the offline source instead of production's akshare.
-            "SUGARS_SOURCE": "demo",
-        }
-        | env,
+        env=product_environment(
+            FAST_EVENT_SETTINGS,
+            {
+                "TZ": "UTC",
+                "DAGSTER_HOME": str(home),
+                "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+                "DAGSTER_PG_PORT": str(url.port or 5432),
+                "DAGSTER_PG_USER": url.username or "postgres",
+                "DAGSTER_PG_PASSWORD": url.password or "",
+                "DAGSTER_PG_DB": sa.make_url(storage).database,
+                "SUGARS_CODE_SERVER_HOST": "127.0.0.1",
+                "SUGARS_CODE_SERVER_PORT": str(code_port),
+                "SUGARS_WAREHOUSE_URL": product_warehouse.render_as_string(hide_password=False),
+                "SUGARS_DATA_DIR": str(root / "data"),
+                # Step logs: written by whichever process runs a step, read by the webserver.
+                "DAGSTER_COMPUTE_LOGS_DIR": str(root / "compute-logs"),
+                # No internet here: the offline source instead of production's akshare.
+                "SUGARS_SOURCE": "demo",
+            },
+            env,
+        ),
         ui_port=ui_port,
         code_port=code_port,
         warehouse_url=warehouse,
