@@ -23,7 +23,10 @@ from sugars_dagster.defs.sensors.failure_alerts import market_daily_failure_aler
 from sugars_dagster.defs.sensors.freshness import market_daily_freshness_sensor
 
 defs = dg.Definitions(
-    assets=[mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention],
+    # Each asset links to the file that defines it (the UI's "code references").
+    assets=dg.with_source_code_references(
+        [mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention]
+    ),
     jobs=[market_daily_job],
     schedules=[market_daily_schedule],
     sensors=[market_daily_catchup_sensor, market_daily_failure_alert_sensor, market_daily_freshness_sensor],

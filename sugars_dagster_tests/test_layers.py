@@ -89,3 +89,44 @@ def test_dagster_private_api_is_used_in_one_place() -> None:
         if any(name.startswith("dagster._") for name in imports(path))
     )
     assert users == ["sugars_dagster.dagster_private"]
+
+
+def _reads_environment(node: ast.AST) -> bool:
+    """os.getenv(...), os.environ.get(...), os.environ[...], `... in os.environ`, or the same on a
+    mapping named `environ` (the settings functions' parameter)."""
+
+    def is_os_environ(expr: ast.AST) -> bool:
+        if isinstance(expr, ast.Name):
+            return expr.id == "environ"
+        return isinstance(expr, ast.Attribute) and expr.attr == "environ" and isinstance(expr.value, ast.Name) and expr.value.id == "os"
+
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "getenv" and isinstance(node.func.value, ast.Name) and node.func.value.id == "os":
+            return True
+        if node.func.attr == "get" and is_os_environ(node.func.value):
+            return True
+    if isinstance(node, ast.Subscript) and is_os_environ(node.value):
+        return True
+    return isinstance(node, ast.Compare) and any(is_os_environ(side) for side in node.comparators)
+
+
+def test_settings_are_read_in_one_module() -> None:
+    readers = sorted(
+        module
+        for module, path in MODULES.items()
+        if any(_reads_environment(node) for node in ast.walk(ast.parse(path.read_text())))
+    )
+    assert readers == ["sugars_dagster.settings"]
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_longer_than_60_lines() -> None:
+    long = [
+        f"{module}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for module, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == []

@@ -1,4 +1,4 @@
-"""Backups and retention: the warehouse's rows as Parquet, then old rows removed (if configured)."""
+"""Export and retention: the warehouse's rows as Parquet, then old rows removed (if configured)."""
 
 from collections import Counter
 from zoneinfo import ZoneInfo
@@ -8,6 +8,7 @@ import dagster as dg
 from sugars_dagster import clock
 from sugars_dagster.defs.assets.import_margin import sugar_import_margin
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL
+from sugars_dagster.defs.catalog import OWNERS
 from sugars_dagster.defs.partitions import MARKET_TIMEZONE, market_day_partitions, requested_days
 from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
@@ -17,7 +18,8 @@ from sugars_dagster.warehouse.resource import Warehouse
     partitions_def=market_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[sugar_import_margin],
-    group_name="backups",
+    group_name="export",
+    owners=OWNERS,
     kinds={"parquet"},
 )
 def market_daily_export(
@@ -43,9 +45,10 @@ def market_daily_export(
     )
 
 
-@dg.asset(deps=[market_daily_export], group_name="backups", kinds={"sql"}, pool=WAREHOUSE_POOL)
+@dg.asset(deps=[market_daily_export], group_name="export",
+    owners=OWNERS, kinds={"sql"}, pool=WAREHOUSE_POOL)
 def warehouse_retention(context: dg.AssetExecutionContext, warehouse: Warehouse, retention: Retention) -> dg.MaterializeResult:
-    """Keeps the last SUGARS_RETENTION_DAYS market days in the warehouse (off by default); never touches backups."""
+    """Keeps the last SUGARS_RETENTION_DAYS market days in the warehouse (off by default); never touches the export."""
     cutoff = retention.cutoff(clock.now().astimezone(ZoneInfo(MARKET_TIMEZONE)).date())
     if cutoff is None:
         return dg.MaterializeResult(metadata={"retention": "off (SUGARS_RETENTION_DAYS=0): nothing deleted"})

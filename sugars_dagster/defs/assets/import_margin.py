@@ -8,6 +8,7 @@ from sugars_dagster import clock
 from sugars_dagster.defs.assets.market_daily import market_daily
 from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.catalog import OWNERS, row_description, table_metadata
 from sugars_dagster.defs.config import ImportMarginConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.partitions import market_day_partitions, requested_days
@@ -16,6 +17,7 @@ from sugars_dagster.market.calendar.window import classify_window
 from sugars_dagster.market.margin import build_import_margin
 from sugars_dagster.market.quality import markdown_table
 from sugars_dagster.market.series import Series
+from sugars_dagster.market.tables import SUGAR_IMPORT_MARGIN
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 
@@ -29,6 +31,12 @@ PREVIEW_COLUMNS = ["record_date", "sugar_close", "landed_cost_in_quota", "landed
     group_name="market",
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
+    owners=OWNERS,
+    metadata=table_metadata(SUGAR_IMPORT_MARGIN),
+    description=row_description(
+        "Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day.",
+        SUGAR_IMPORT_MARGIN,
+    ),
 )
 def sugar_import_margin(
     context: dg.AssetExecutionContext,

@@ -11,6 +11,7 @@ from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.raw_series import raw_series_assets
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster.defs.catalog import OWNERS, row_description, table_metadata
 from sugars_dagster.defs.checks import as_check_result
 from sugars_dagster.defs.config import ImportCostConfig, MarketDailyConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
@@ -22,6 +23,7 @@ from sugars_dagster.market.calendar.publication import PublicationDays
 from sugars_dagster.market.calendar.trading import TradingCalendar
 from sugars_dagster.market.calendar.window import WindowDays, classify_window
 from sugars_dagster.market.series import Series
+from sugars_dagster.market.tables import MARKET_DAILY
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import MARKET_DAILY_CONTRACT
@@ -53,6 +55,13 @@ CHECK_SPECS = [
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
     check_specs=CHECK_SPECS,
+    owners=OWNERS,
+    metadata=table_metadata(MARKET_DAILY),
+    description=row_description(
+        "ZCE white sugar close and open with USD/CNY, BDI and the import-cost estimate, per trading day: "
+        "the table the API and dashboard read.",
+        MARKET_DAILY,
+    ),
 )
 def market_daily(
     context: dg.AssetExecutionContext,

@@ -17,6 +17,7 @@ import polars as pl
 from sugars_dagster import clock
 from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.catalog import OWNERS, table_metadata
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions
 from sugars_dagster.errors import SourceDataError, SourceError, SugarsError
@@ -25,6 +26,7 @@ from sugars_dagster.market.calendar.publication import PublicationDays
 from sugars_dagster.market.calendar.trading import TradingCalendar
 from sugars_dagster.market.quality import SHOWN_ROWS, markdown_table
 from sugars_dagster.market.series import Series
+from sugars_dagster.market.tables import RAW_SERIES
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
@@ -257,6 +259,7 @@ def land_series(
 
 _COMMON = {
     "group_name": "sources",
+    "owners": OWNERS,
     "kinds": {"python", "sql"},
     "pool": WAREHOUSE_POOL,
     # Needed so a --partition-range over the whole graph stays one run.
@@ -264,7 +267,7 @@ _COMMON = {
 }
 
 
-@dg.asset(check_specs=source_checks(Series.ZCE_SUGAR), **_COMMON)
+@dg.asset(check_specs=source_checks(Series.ZCE_SUGAR), metadata=table_metadata(RAW_SERIES[Series.ZCE_SUGAR]), **_COMMON)
 def zce_sugar_bars(
     context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -272,7 +275,7 @@ def zce_sugar_bars(
     yield from land_series(context, Series.ZCE_SUGAR, source, warehouse, calendar)
 
 
-@dg.asset(check_specs=source_checks(Series.USD_CNY), **_COMMON)
+@dg.asset(check_specs=source_checks(Series.USD_CNY), metadata=table_metadata(RAW_SERIES[Series.USD_CNY]), **_COMMON)
 def usd_cny_central_parity(
     context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -280,7 +283,7 @@ def usd_cny_central_parity(
     yield from land_series(context, Series.USD_CNY, source, warehouse, calendar)
 
 
-@dg.asset(check_specs=source_checks(Series.BDI), **_COMMON)
+@dg.asset(check_specs=source_checks(Series.BDI), metadata=table_metadata(RAW_SERIES[Series.BDI]), **_COMMON)
 def baltic_dry_index(
     context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -288,7 +291,7 @@ def baltic_dry_index(
     yield from land_series(context, Series.BDI, source, warehouse, calendar)
 
 
-@dg.asset(check_specs=source_checks(Series.ICE_NO11), **_COMMON)
+@dg.asset(check_specs=source_checks(Series.ICE_NO11), metadata=table_metadata(RAW_SERIES[Series.ICE_NO11]), **_COMMON)
 def ice_raw_sugar_bars(
     context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:

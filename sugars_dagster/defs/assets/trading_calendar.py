@@ -14,10 +14,12 @@ import dagster as dg
 from sugars_dagster import clock
 from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
+from sugars_dagster.defs.catalog import OWNERS, table_metadata
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.partitions import MARKET_TIMEZONE, check_requested_range
 from sugars_dagster.errors import SourceDataError, SourceError
 from sugars_dagster.market.calendar.trading import check_trading_days, lost_past_sessions
+from sugars_dagster.market.tables import RAW_TRADING_CALENDAR
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import raw_trading_calendar
@@ -40,6 +42,8 @@ CALENDAR_CHECK = dg.AssetCheckSpec(
     # Needed so a --partition-range over the whole graph stays one run.
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[CALENDAR_CHECK],
+    owners=OWNERS,
+    metadata=table_metadata(RAW_TRADING_CALENDAR),
 )
 def mainland_trading_calendar(
     context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
