@@ -22,7 +22,7 @@ from sugars_dagster.market.series import Series
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.support.runs import failure_text, market_daily_metadata, run_graph
-from sugars_dagster_tests.test_market_daily_build import INPUTS, STALENESS
+from sugars_dagster_tests.unit.test_market_daily_build import INPUTS, STALENESS
 
 D = dt.date
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "sugars_dagster"
+PACKAGE = Path(__file__).resolve().parents[2] / "sugars_dagster"
 
 LAYERS: list[tuple[str, list[str]]] = [
     ("shared", ["errors", "clock"]),
