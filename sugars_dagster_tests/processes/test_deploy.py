@@ -25,7 +25,7 @@ from sugars_dagster_tests.support.processes import BIN, ROOT
 
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.runs.yml"]
 DOCKER_RUNS_INSTANCE = ROOT / "deploy" / "docker-runs" / "dagster.yaml"
-RECORDING_DOCKER = Path(__file__).parent / "support" / "recording_docker"
+RECORDING_DOCKER = Path(__file__).resolve().parents[1] / "support" / "recording_docker"
 ENV_NAME = re.compile(r"(SUGARS|DAGSTER|AWS)_[A-Z0-9_]+")
 
 
