@@ -97,3 +97,10 @@ def step_intervals(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> l
 def overlaps(intervals: list[tuple[float, float, str, str]]) -> list[tuple]:
     """Neighbouring intervals that ran at the same time."""
     return [(a, b) for a, b in zip(intervals, intervals[1:], strict=False) if b[0] < a[1]]
+
+
+def materializations(instance: dg.DagsterInstance, day: str) -> list:
+    """Dagster's records of market_daily materializations of one day."""
+    return instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("market_daily"), asset_partitions=[day]), limit=1000
+    ).records
