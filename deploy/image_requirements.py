@@ -7,7 +7,8 @@ of their own that a code change does not rebuild.
 import json
 import sys
 
-plan = json.load(open(sys.argv[1]))["install"]
+with open(sys.argv[1]) as report:
+    plan = json.load(report)["install"]
 for item in plan:
     name, version = item["metadata"]["name"], item["metadata"]["version"]
     if name.replace("_", "-").lower() != "sugars-dagster":

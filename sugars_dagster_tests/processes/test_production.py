@@ -239,7 +239,7 @@ def test_ui_toggles_the_schedule_and_the_state_survives_a_restart(topology: Topo
             toggle = page.locator("input[type=checkbox]")
             assert toggle.is_checked() is (wanted == "STOPPED")
             toggle.locator("xpath=..").click()  # the visible switch around the hidden input
-            wait_for(lambda: schedule_status(topology) == wanted, 30, f"the schedule to be {wanted}")
+            wait_for(lambda wanted=wanted: schedule_status(topology) == wanted, 30, f"the schedule to be {wanted}")
         topology.stop("webserver")
         topology.stop("daemon")
         topology.start_webserver()

@@ -35,7 +35,10 @@ pytestmark = pytest.mark.reliability
 D = dt.date
 
 
-def market_rows(warehouse: Warehouse, first: dt.date = D(2000, 1, 1), last: dt.date = D(2100, 1, 1)) -> pl.DataFrame:
+ALL_TIME = (D(2000, 1, 1), D(2100, 1, 1))
+
+
+def market_rows(warehouse: Warehouse, first: dt.date = ALL_TIME[0], last: dt.date = ALL_TIME[1]) -> pl.DataFrame:
     return warehouse.read_market_daily(first, last)
 
 

@@ -77,7 +77,7 @@ def _checked(dates: Sequence[dt.date]) -> list[dt.date]:
     days = list(dates)
     if not days:
         raise ValueError("the format cannot express an empty calendar")
-    for earlier, later in zip(days, days[1:]):
+    for earlier, later in zip(days, days[1:], strict=False):
         if not earlier < later:
             raise ValueError(f"dates must increase: {earlier} then {later}")
     weekend = [day for day in days if day.weekday() >= 5]

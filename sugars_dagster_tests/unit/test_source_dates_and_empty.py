@@ -218,9 +218,11 @@ def test_sina_bdi_answering_no_rows_is_named_and_not_retried(rows: object) -> No
 
 def test_sina_and_eastmoney_ice_answering_no_rows_are_named() -> None:
     no_klines = json.dumps({"rc": 0, "data": {"code": "SB00Y", "market": 108, "name": "原糖连续", "klines": []}})
-    with WORLD.serving(ice=payloads.SINA_GUARD + "var _S2025_12_5=([]);", eastmoney_ice=no_klines):
-        with pytest.raises(SourceDataError) as error:
-            fast_akshare(attempts=3).fetch(Series.ICE_NO11, FIRST, LAST)
+    with (
+        WORLD.serving(ice=payloads.SINA_GUARD + "var _S2025_12_5=([]);", eastmoney_ice=no_klines),
+        pytest.raises(SourceDataError) as error,
+    ):
+        fast_akshare(attempts=3).fetch(Series.ICE_NO11, FIRST, LAST)
     assert [(failure.source, failure.field, failure.detail) for failure in error.value.contract_failures()] == [
         (SINA_ICE.contract.source, "date", "returned no rows"),
         (EASTMONEY_ICE.contract.source, "日期", "returned no rows"),

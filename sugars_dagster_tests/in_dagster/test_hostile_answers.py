@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sugars_dagster.market.series import Series
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import metadata
-from sugars_dagster_tests.dagster.test_raw_tables_never_shrink import bdi_with_thousands_separators
+from sugars_dagster_tests.in_dagster.test_raw_tables_never_shrink import bdi_with_thousands_separators
 from sugars_dagster_tests.support import payloads
 from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.support.runs import failure_text, run_graph

@@ -1,4 +1,4 @@
-"""Parquet backups and warehouse retention."""
+"""The Parquet export and warehouse retention."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -91,7 +91,7 @@ def test_the_export_url_hides_credentials() -> None:
     assert ExportTarget(url="/var/backups/sugars").display() == "/var/backups/sugars"
 
 
-def test_backups_reach_an_s3_compatible_endpoint(monkeypatch) -> None:
+def test_the_export_reaches_an_s3_compatible_endpoint(monkeypatch) -> None:
     """s3:// through a custom endpoint, as with Alibaba OSS or MinIO: here moto's S3 on loopback."""
     import boto3
     from moto.server import ThreadedMotoServer

@@ -9,9 +9,9 @@ import pytest
 
 from sugars_dagster.definitions import defs
 from sugars_dagster.defs.partitions import last_complete_day, market_day_partitions
-from sugars_dagster.settings import partitions_start_date
 from sugars_dagster.defs.resources import source_from_env, warehouse_from_env
 from sugars_dagster.errors import ConfigError
+from sugars_dagster.settings import partitions_start_date
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.demo_source import DemoSource
 
