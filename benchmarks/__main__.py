@@ -52,7 +52,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="sugars_bench_") as root:
                 measurement, _ = one_run(backend, Path(root), first, last, FAST_EVENT_SETTINGS)
             full[backend].append(measurement)
-            log(f"full history, {backend}, run {attempt + 1}: {measurement.seconds:.1f} s, {measurement.peak_rss_mb:.0f} MB")
+            log(
+                f"full history, {backend}, run {attempt + 1}: {measurement.seconds:.1f} s, {measurement.peak_rss_mb:.0f} MB"
+            )
 
     with tempfile.TemporaryDirectory(prefix="sugars_bench_") as root:
         # One laptop instance for the small runs, warmed by one run so no figure pays for creating it.
@@ -64,11 +66,18 @@ def main() -> None:
         for attempt in range(options.runs):
             ours.append(run_measured(cli, materialize_args("--partition", ONE_DAY)).seconds)
             floor.append(timed([dagster, "asset", "materialize", *trivial, "--select", "trivial"], cli.env))
-            shaped.append(timed([dagster, "asset", "materialize", *trivial, "--select", "*shaped_daily", "--partition", ONE_DAY], cli.env))
+            shaped.append(
+                timed(
+                    [dagster, "asset", "materialize", *trivial, "--select", "*shaped_daily", "--partition", ONE_DAY],
+                    cli.env,
+                )
+            )
             warehouse = f"sqlite:///{Path(root) / f'bare_{attempt}.sqlite'}"
             bare.append(timed([sys.executable, "-m", "benchmarks.bare_floor", warehouse, ONE_DAY], cli.env))
             importing.append(timed([sys.executable, "-c", "import dagster"], cli.env))
-            log(f"one day, run {attempt + 1}: ours {ours[-1]:.2f} s, trivial {floor[-1]:.2f} s, same-shape {shaped[-1]:.2f} s, bare {bare[-1]:.2f} s")
+            log(
+                f"one day, run {attempt + 1}: ours {ours[-1]:.2f} s, trivial {floor[-1]:.2f} s, same-shape {shaped[-1]:.2f} s, bare {bare[-1]:.2f} s"
+            )
         # Dagster's default: one run per partition. Sample single-day runs of different days.
         sample_days = [(last - dt.timedelta(days=40 + 7 * number)).isoformat() for number in range(options.sample)]
         per_partition = [run_measured(cli, materialize_args("--partition", day)).seconds for day in sample_days]
@@ -91,7 +100,12 @@ def main() -> None:
 
     rows = [
         ("figure", "measured", "goal", ""),
-        (f"full history ({partitions:,} partitions) in one run, PostgreSQL, CLI", f"{pg_full:.1f} s", "≤ 60 s", verdict(pg_full <= 60)),
+        (
+            f"full history ({partitions:,} partitions) in one run, PostgreSQL, CLI",
+            f"{pg_full:.1f} s",
+            "≤ 60 s",
+            verdict(pg_full <= 60),
+        ),
         ("the same, SQLite (laptop instance)", f"{sqlite_full:.1f} s", "≤ 60 s", verdict(sqlite_full <= 60)),
         (
             f"one run per partition (Dagster's default), from {options.sample} single-day runs",
@@ -106,7 +120,12 @@ def main() -> None:
             "≤ 1.25× the floor",
             verdict(one_day <= 1.25 * trivial_floor),
         ),
-        ("bare floor: fetch → transform → upsert, one day, plain script", f"{median(bare):.2f} s, of which {median(importing):.2f} s starting Python and importing dagster", "report", ""),
+        (
+            "bare floor: fetch → transform → upsert, one day, plain script",
+            f"{median(bare):.2f} s, of which {median(importing):.2f} s starting Python and importing dagster",
+            "report",
+            "",
+        ),
         (
             "one day against Dagster's floor plus the bare work (trivial + bare − importing dagster)",
             f"{one_day:.2f} s = {one_day / combined_floor:.2f}× {combined_floor:.2f} s",
@@ -120,7 +139,12 @@ def main() -> None:
             verdict(max(ticks[30]["ms"], ticks[0]["ms"]) <= 1000),
         ),
         ("peak RSS of the full-history run", f"{rss:.0f} MB", "≤ 500 MB", verdict(rss <= 500)),
-        ("marginal time per extra partition in a single-run backfill (SQLite)", f"{marginal_ms:.2f} ms", "≤ 5 ms", verdict(marginal_ms <= 5)),
+        (
+            "marginal time per extra partition in a single-run backfill (SQLite)",
+            f"{marginal_ms:.2f} ms",
+            "≤ 5 ms",
+            verdict(marginal_ms <= 5),
+        ),
     ]
     print(f"median of {options.runs} run(s) each; demo source; {dt.date.today()}; {os.cpu_count()} CPUs")
     print("| " + " | ".join(rows[0]) + " |")

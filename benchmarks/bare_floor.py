@@ -23,11 +23,16 @@ def load_day(warehouse: Warehouse, day: dt.date) -> int:
     for series in Series:
         fetched = source.fetch(series, history_start(), newest_final_day(series, now))
         warehouse.land_series(fetched, "bare-floor", now)
-    read = {series: warehouse.read_series(series, source.providers(series), day - dt.timedelta(days=30), dt.date.max) for series in Series}
+    read = {
+        series: warehouse.read_series(series, source.providers(series), day - dt.timedelta(days=30), dt.date.max)
+        for series in Series
+    }
     window = classify_window([day], set(read[Series.ZCE_SUGAR]["trade_date"].to_list()))
     inputs = MarketInputs(read[Series.ZCE_SUGAR], read[Series.USD_CNY], read[Series.BDI], read[Series.ICE_NO11])
     frame = build_market_daily(window.trading, inputs, Staleness(7, 14, 7), ImportCostConfig())
-    warehouse.write_market_daily(frame, day, day, source_label=source.label, synthetic=True, run_id="bare-floor", now=now)
+    warehouse.write_market_daily(
+        frame, day, day, source_label=source.label, synthetic=True, run_id="bare-floor", now=now
+    )
     return frame.height
 
 

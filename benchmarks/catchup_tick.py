@@ -42,7 +42,9 @@ LOOKBACKS = (30, 0)  # the default, and the whole history
 def tick_figures(runs: int = 7, backend: str = "postgres") -> dict:
     """Median tick time (ms) per look-back, with what each tick saw."""
     first, last = dt.date.fromisoformat(SR_LISTING_DATE), last_complete_day()
-    sessions = trading_calendar.snapshot_calendar().sessions_between(first, min(last, trading_calendar.snapshot_calendar().known_through))
+    sessions = trading_calendar.snapshot_calendar().sessions_between(
+        first, min(last, trading_calendar.snapshot_calendar().known_through)
+    )
     recent = [day for day in sessions if day > last - dt.timedelta(days=29)]
     chooser = random.Random(20251204)
     holes = chooser.sample(recent[:-1], 10) + chooser.sample([day for day in sessions if day not in recent], 20)
@@ -104,12 +106,16 @@ def main() -> None:
     parser.add_argument("--backend", default="postgres", choices=["postgres", "sqlite"])
     options = parser.parse_args()
     figures = tick_figures(options.runs, options.backend)
-    print(f"catch-up sensor tick, {options.backend}, {figures['trading_days']} trading days loaded, 30 holes, {options.runs} ticks each")
+    print(
+        f"catch-up sensor tick, {options.backend}, {figures['trading_days']} trading days loaded, 30 holes, {options.runs} ticks each"
+    )
     print("| look-back | days checked | holes found | runs requested | tick time (median) |")
     print("|---|---|---|---|---|")
     for lookback in LOOKBACKS:
         row = figures[lookback]
-        print(f"| {lookback or 'whole history'} | {row['checked']} trading days | {row['holes_found']} | {row['runs']} | {row['ms']:.0f} ms |")
+        print(
+            f"| {lookback or 'whole history'} | {row['checked']} trading days | {row['holes_found']} | {row['runs']} | {row['ms']:.0f} ms |"
+        )
 
 
 if __name__ == "__main__":

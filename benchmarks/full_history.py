@@ -47,7 +47,9 @@ class Measurement:
 
 def run_measured(cli: CliInstance, args: list[str]) -> Measurement:
     started = time.perf_counter()
-    process = subprocess.Popen([DAGSTER, *args], env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [DAGSTER, *args], env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     stderr = process.stderr.read() if process.stderr else ""
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
@@ -59,7 +61,11 @@ def run_measured(cli: CliInstance, args: list[str]) -> Measurement:
 def check_loaded(warehouse_url: str, first: dt.date, last: dt.date) -> int:
     with Warehouse(url=warehouse_url).engine().connect() as conn:
         rows, runs = conn.execute(sa.text("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM market_daily")).one()
-    sessions = len(trading_calendar.snapshot_calendar().sessions_between(first, min(last, trading_calendar.snapshot_calendar().known_through)))
+    sessions = len(
+        trading_calendar.snapshot_calendar().sessions_between(
+            first, min(last, trading_calendar.snapshot_calendar().known_through)
+        )
+    )
     if rows < sessions or runs != 1:
         raise SystemExit(f"expected >= {sessions} rows from one run, found {rows} rows from {runs} runs")
     return rows
@@ -116,17 +122,26 @@ def main() -> None:
     configurations = [("recommended event settings", FAST_EVENT_SETTINGS)]
     if options.dagster_defaults:
         configurations.append(("Dagster defaults", {}))
-    print(f"full history {first} .. {last}: {(last - first).days + 1} daily partitions, demo source, CLI, "
-          f"{options.runs} run(s) each", file=sys.stderr)
-    lines = ["| storage and warehouse | event settings | wall time (median) | peak RSS (median) | rows |", "|---|---|---|---|---|"]
+    print(
+        f"full history {first} .. {last}: {(last - first).days + 1} daily partitions, demo source, CLI, "
+        f"{options.runs} run(s) each",
+        file=sys.stderr,
+    )
+    lines = [
+        "| storage and warehouse | event settings | wall time (median) | peak RSS (median) | rows |",
+        "|---|---|---|---|---|",
+    ]
     for backend in options.backends.split(","):
         for label, settings in configurations:
             results = []
             for attempt in range(options.runs):
                 with tempfile.TemporaryDirectory(prefix="sugars_bench_") as root:
                     measurement, rows = one_run(backend, Path(root), first, last, settings)
-                print(f"  {backend}, {label}, run {attempt + 1}: {measurement.seconds:.1f} s, "
-                      f"{measurement.peak_rss_mb:.0f} MB", file=sys.stderr)
+                print(
+                    f"  {backend}, {label}, run {attempt + 1}: {measurement.seconds:.1f} s, "
+                    f"{measurement.peak_rss_mb:.0f} MB",
+                    file=sys.stderr,
+                )
                 results.append(measurement)
             name = "SQLite" if backend == "sqlite" else "PostgreSQL"
             lines.append(

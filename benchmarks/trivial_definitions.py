@@ -21,7 +21,9 @@ def _noop_source(name: str) -> dg.AssetsDefinition:
 
     @dg.asset(name=name, check_specs=checks, backfill_policy=dg.BackfillPolicy.single_run())
     def _source() -> dg.MaterializeResult:
-        return dg.MaterializeResult(check_results=[dg.AssetCheckResult(check_name=spec.name, passed=True) for spec in checks])
+        return dg.MaterializeResult(
+            check_results=[dg.AssetCheckResult(check_name=spec.name, passed=True) for spec in checks]
+        )
 
     return _source
 
@@ -37,7 +39,9 @@ DAILY_CHECKS = [dg.AssetCheckSpec(f"check_{number}", asset="shaped_daily") for n
     check_specs=DAILY_CHECKS,
 )
 def shaped_daily() -> dg.MaterializeResult:
-    return dg.MaterializeResult(check_results=[dg.AssetCheckResult(check_name=spec.name, passed=True) for spec in DAILY_CHECKS])
+    return dg.MaterializeResult(
+        check_results=[dg.AssetCheckResult(check_name=spec.name, passed=True) for spec in DAILY_CHECKS]
+    )
 
 
 defs = dg.Definitions(assets=[trivial, *SOURCES, shaped_daily], executor=dg.in_process_executor)

@@ -68,8 +68,6 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         # all in one transaction. As in Dagster's PostgreSQL storage, the asset's record is
         # updated from the batch's last event.
         with self.index_transaction() as conn:
-            event_ids = [
-                conn.execute(self.prepare_insert_event(event)).inserted_primary_key[0] for event in events
-            ]
+            event_ids = [conn.execute(self.prepare_insert_event(event)).inserted_primary_key[0] for event in events]
             self._store_asset_event_tags(conn, events, event_ids)
             self._store_asset_event(conn, events[-1], event_ids[-1])

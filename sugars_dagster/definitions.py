@@ -25,7 +25,14 @@ from sugars_dagster.defs.sensors.freshness import market_daily_freshness_sensor
 defs = dg.Definitions(
     # Each asset links to the file that defines it (the UI's "code references").
     assets=dg.with_source_code_references(
-        [mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention]
+        [
+            mainland_trading_calendar,
+            *raw_series_assets,
+            market_daily,
+            sugar_import_margin,
+            market_daily_export,
+            warehouse_retention,
+        ]
     ),
     jobs=[market_daily_job],
     schedules=[market_daily_schedule],

@@ -65,9 +65,7 @@ def is_set(name: str, environ: Environ = os.environ) -> bool:
     return bool(_text(environ, name))
 
 
-def int_setting(
-    environ: Environ, name: str, default: int, minimum: int, maximum: int, meaning: str
-) -> int:
+def int_setting(environ: Environ, name: str, default: int, minimum: int, maximum: int, meaning: str) -> int:
     raw = _text(environ, name)
     if not raw:
         return default

@@ -70,7 +70,9 @@ def etl_status(ui_url: str, timeout: int = 30) -> dict[str, Any]:
         "schedule": {
             "name": schedule["name"],
             "running": schedule["scheduleState"]["status"] == "RUNNING",
-            "next_tick": _moment(ticks[0]["timestamp"]) if ticks and schedule["scheduleState"]["status"] == "RUNNING" else None,
+            "next_tick": _moment(ticks[0]["timestamp"])
+            if ticks and schedule["scheduleState"]["status"] == "RUNNING"
+            else None,
         },
         "last_run": None
         if last is None

@@ -19,7 +19,9 @@ def table_metadata(contract: TableContract) -> dict[str, object]:
                     name=column.name,
                     type=column.kind.value,
                     description=column.meaning + (" (API contract)" if column.contract else ""),
-                    constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=column.name in contract.key and len(contract.key) == 1),
+                    constraints=dg.TableColumnConstraints(
+                        nullable=column.nullable, unique=column.name in contract.key and len(contract.key) == 1
+                    ),
                 )
                 for column in contract.columns
             ]

@@ -35,7 +35,9 @@ class QualityLimits(dg.Config):
     max_move_usd_cny_pct: float = Field(default=2.0, gt=0, description="Largest day-over-day move of USD/CNY, %.")
     max_move_bdi_pct: float = Field(default=15.0, gt=0, description="Largest day-over-day move of the BDI, %.")
     max_move_ice_pct: float = Field(default=10.0, gt=0, description="Largest day-over-day move of ICE No.11, %.")
-    stale_warn_usd_cny_days: int = Field(default=3, ge=0, description="Warn when the USD/CNY fixing used is older, days.")
+    stale_warn_usd_cny_days: int = Field(
+        default=3, ge=0, description="Warn when the USD/CNY fixing used is older, days."
+    )
     stale_warn_bdi_days: int = Field(default=7, ge=0, description="Warn when the BDI value used is older, days.")
     stale_warn_ice_days: int = Field(default=4, ge=0, description="Warn when the ICE close used is older, days.")
 
@@ -48,7 +50,11 @@ class QualityLimits(dg.Config):
         }
 
     def staleness(self) -> dict[str, int]:
-        return {"usd_cny": self.stale_warn_usd_cny_days, "bdi": self.stale_warn_bdi_days, "ice": self.stale_warn_ice_days}
+        return {
+            "usd_cny": self.stale_warn_usd_cny_days,
+            "bdi": self.stale_warn_bdi_days,
+            "ice": self.stale_warn_ice_days,
+        }
 
 
 class MarketDailyConfig(ImportCostConfig):
@@ -64,9 +70,7 @@ class MarketDailyConfig(ImportCostConfig):
         le=60,
         description="Oldest BDI accepted, in days (the index was weekly in its early years).",
     )
-    ice_max_staleness_days: int = Field(
-        default=7, ge=0, le=60, description="Oldest ICE No.11 close accepted, in days."
-    )
+    ice_max_staleness_days: int = Field(default=7, ge=0, le=60, description="Oldest ICE No.11 close accepted, in days.")
     checks: QualityLimits = Field(default_factory=QualityLimits, description="Thresholds of the warning checks.")
 
     def staleness(self) -> Staleness:
@@ -89,5 +93,3 @@ class ImportMarginConfig(ImportCostConfig):
             "(ZCE trades white sugar). 0 compares the ZCE close with raw sugar as landed."
         ),
     )
-
-

@@ -6,9 +6,7 @@ import dagster as dg
 # 2 min: a timeout, Sina's rate limit or a warehouse restart usually passes by then. Errors a
 # retry cannot fix fail at once (see assets/step_policy.py); days that stay missing are the
 # catch-up sensor's, which retries them over hours.
-STEP_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
+STEP_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 market_daily_job = dg.define_asset_job(
     "market_daily_job",

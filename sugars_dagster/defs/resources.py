@@ -81,14 +81,20 @@ def catchup_policy_from_env(environ: Mapping[str, str] = os.environ) -> CatchupP
             "SUGARS_CATCHUP_LOOKBACK_DAYS", "lookback_days", "the days the catch-up sensor checks (0 = all history)"
         ),
         grace_minutes=setting(
-            "SUGARS_CATCHUP_GRACE_MINUTES", "grace_minutes", "the minutes after 02:00 before yesterday counts as missing"
+            "SUGARS_CATCHUP_GRACE_MINUTES",
+            "grace_minutes",
+            "the minutes after 02:00 before yesterday counts as missing",
         ),
-        max_runs_per_tick=setting("SUGARS_CATCHUP_MAX_RUNS", "max_runs_per_tick", "the runs one sensor tick may request"),
+        max_runs_per_tick=setting(
+            "SUGARS_CATCHUP_MAX_RUNS", "max_runs_per_tick", "the runs one sensor tick may request"
+        ),
         retry_minutes=setting(
             "SUGARS_CATCHUP_RETRY_MINUTES", "retry_minutes", "the first wait before a failing day is tried again"
         ),
         retry_ceiling_hours=setting(
-            "SUGARS_CATCHUP_RETRY_CEILING_HOURS", "retry_ceiling_hours", "the longest wait between tries of a failing day"
+            "SUGARS_CATCHUP_RETRY_CEILING_HOURS",
+            "retry_ceiling_hours",
+            "the longest wait between tries of a failing day",
         ),
     )
 
@@ -119,9 +125,7 @@ def export_target_from_env(environ: Mapping[str, str] = os.environ) -> ExportTar
 
 
 def retention_from_env(environ: Mapping[str, str] = os.environ) -> Retention:
-    return Retention(
-        days=settings.retention_days(MAX_RETENTION_DAYS, environ)
-    )
+    return Retention(days=settings.retention_days(MAX_RETENTION_DAYS, environ))
 
 
 def calendar_from_env(environ: Mapping[str, str] = os.environ) -> MarketCalendar:

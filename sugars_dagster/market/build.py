@@ -17,7 +17,9 @@ from sugars_dagster.market.tables import MARKET_DAILY
 # The columns `build_market_daily` returns, in table order, and the decimals its values keep.
 MARKET_DAILY_COLUMNS = MARKET_DAILY.built_columns()
 # The API's measures and their decimals.
-MARKET_DAILY_DECIMALS = {column.name: column.decimals for column in MARKET_DAILY.contract_columns if column.decimals is not None}
+MARKET_DAILY_DECIMALS = {
+    column.name: column.decimals for column in MARKET_DAILY.contract_columns if column.decimals is not None
+}
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,7 @@ def _join_as_of(
         )
         more = f" and {stale.height - 3} more" if stale.height > 3 else ""
         raise MissingDataError(
-            f"no {label} value within {max_days} days on or before {details}{more}; "
-            "refusing to invent one"
+            f"no {label} value within {max_days} days on or before {details}{more}; refusing to invent one"
         )
     return joined
 
@@ -116,7 +117,9 @@ def build_market_daily(
         raise MissingDataError(
             "; ".join(f"no bar for trading day {day} yet" for day in missing["record_date"].to_list())
         )
-    frame = _join_as_of(frame, inputs.usd_cny, "usd_cny", "usd_cny_rate", "usd_cny", "USD/CNY fixing", staleness.usd_cny_days)
+    frame = _join_as_of(
+        frame, inputs.usd_cny, "usd_cny", "usd_cny_rate", "usd_cny", "USD/CNY fixing", staleness.usd_cny_days
+    )
     frame = _join_as_of(frame, inputs.bdi, "bdi", "bdi_index", "bdi", "Baltic Dry Index", staleness.bdi_days)
     frame = _join_as_of(frame, inputs.ice, "close", "ice_usc_lb", "ice", "ICE No.11 close", staleness.ice_days)
     costs = [
@@ -132,6 +135,6 @@ def build_market_daily(
         pl.Series("import_cost_estimate", costs, dtype=pl.Float64),
         pl.Series("reached_back", reached_back(frame, expected), dtype=pl.String),
     )
-    return frame.with_columns(
-        pl.col(name).round(decimals) for name, decimals in MARKET_DAILY_DECIMALS.items()
-    ).select(MARKET_DAILY_COLUMNS)
+    return frame.with_columns(pl.col(name).round(decimals) for name, decimals in MARKET_DAILY_DECIMALS.items()).select(
+        MARKET_DAILY_COLUMNS
+    )

@@ -43,7 +43,9 @@ class CatchupState:
         )
 
     @classmethod
-    def from_cursor(cls, cursor: str | None, now: dt.datetime, ceiling: dt.timedelta) -> tuple["CatchupState", list[str]]:
+    def from_cursor(
+        cls, cursor: str | None, now: dt.datetime, ceiling: dt.timedelta
+    ) -> tuple["CatchupState", list[str]]:
         """The state a cursor holds, and a warning for each part of it that had to be dropped.
 
         A retry time further away than `ceiling` (a hand edit, a changed setting) is brought
@@ -129,7 +131,9 @@ def _contiguous(ready: set[dt.date], expected: list[dt.date]) -> list[tuple[dt.d
     return ranges
 
 
-def runs_for(ready: set[dt.date], expected: list[dt.date], backoff: dict[dt.date, Backoff]) -> list[tuple[dt.date, dt.date]]:
+def runs_for(
+    ready: set[dt.date], expected: list[dt.date], backoff: dict[dt.date, Backoff]
+) -> list[tuple[dt.date, dt.date]]:
     """The runs that load the ready days, newest first.
 
     Days never tried go in one run per gap. A day that has failed before goes alone: when a
@@ -158,7 +162,9 @@ def plan_catchup(
     # Forget days that are loaded now or have left the window.
     backoff = {day: entry for day, entry in state.backoff.items() if day in still_missing}
     flying = [day for day in missing if day in in_flight]
-    waiting = {day: backoff[day] for day in missing if day not in in_flight and day in backoff and now < backoff[day].next_try}
+    waiting = {
+        day: backoff[day] for day in missing if day not in in_flight and day in backoff and now < backoff[day].next_try
+    }
     ready = {day for day in missing if day not in in_flight and day not in waiting}
 
     ranges = runs_for(ready, expected, backoff)  # the newest gap matters most

@@ -65,13 +65,8 @@ class CostInputs:
 
 
 def landed_cost_cny_t(inputs: CostInputs, config: CostSettings) -> float:
-    cif_usd_t = (
-        inputs.ice_usc_lb + config.origin_premium_usc_lb
-    ) * USC_PER_LB_TO_USD_PER_TONNE + config.freight_usd_t
-    return (
-        cif_usd_t * inputs.usd_cny * (1 + inputs.tariff) * (1 + inputs.vat)
-        + config.port_charges_cny_t
-    )
+    cif_usd_t = (inputs.ice_usc_lb + config.origin_premium_usc_lb) * USC_PER_LB_TO_USD_PER_TONNE + config.freight_usd_t
+    return cif_usd_t * inputs.usd_cny * (1 + inputs.tariff) * (1 + inputs.vat) + config.port_charges_cny_t
 
 
 def in_quota_landed_cost_cny_t(day: dt.date, ice_usc_lb: float, usd_cny: float, config: CostSettings) -> float:
@@ -79,10 +74,6 @@ def in_quota_landed_cost_cny_t(day: dt.date, ice_usc_lb: float, usd_cny: float, 
     return landed_cost_cny_t(CostInputs(ice_usc_lb, usd_cny, IN_QUOTA_TARIFF, vat_rate(day)), config)
 
 
-def out_of_quota_landed_cost_cny_t(
-    day: dt.date, ice_usc_lb: float, usd_cny: float, config: CostSettings
-) -> float:
+def out_of_quota_landed_cost_cny_t(day: dt.date, ice_usc_lb: float, usd_cny: float, config: CostSettings) -> float:
     """The out-of-quota landed cost on `day`, with that day's tariff and VAT."""
-    return landed_cost_cny_t(
-        CostInputs(ice_usc_lb, usd_cny, out_of_quota_tariff(day), vat_rate(day)), config
-    )
+    return landed_cost_cny_t(CostInputs(ice_usc_lb, usd_cny, out_of_quota_tariff(day), vat_rate(day)), config)

@@ -35,10 +35,11 @@ class CheckOutcome:
     offending: pl.DataFrame
 
 
-
 def markdown_table(frame: pl.DataFrame) -> str:
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join("" if value is None else str(value) for value in row) + " |" for row in frame.iter_rows()]
+    lines += [
+        "| " + " | ".join("" if value is None else str(value) for value in row) + " |" for row in frame.iter_rows()
+    ]
     return "\n".join(lines)
 
 
@@ -50,7 +51,9 @@ def _outcome(name: str, blocking: bool, offending: pl.DataFrame, ok: str, bad: s
 def required_fields(frame: pl.DataFrame, columns: list[str]) -> CheckOutcome:
     missing = pl.any_horizontal(pl.col(column).is_null() for column in columns)
     offending = frame.filter(missing).select("record_date", *(column for column in columns if column != "record_date"))
-    return _outcome("required_fields", True, offending, "every required field is filled", "row(s) with empty required fields")
+    return _outcome(
+        "required_fields", True, offending, "every required field is filled", "row(s) with empty required fields"
+    )
 
 
 def plausible_ranges(frame: pl.DataFrame, ranges: Mapping[str, tuple[float, float]]) -> CheckOutcome:
@@ -64,12 +67,16 @@ def plausible_ranges(frame: pl.DataFrame, ranges: Mapping[str, tuple[float, floa
         for column, (low, high) in ranges.items()
     ]
     offending = pl.concat(problems).sort("record_date")
-    return _outcome("plausible_ranges", True, offending, "every value lies in its plausible range", "value(s) outside their plausible range")
+    return _outcome(
+        "plausible_ranges",
+        True,
+        offending,
+        "every value lies in its plausible range",
+        "value(s) outside their plausible range",
+    )
 
 
-def day_over_day_moves(
-    frame: pl.DataFrame, previous: pl.DataFrame, limits: Mapping[str, float]
-) -> CheckOutcome:
+def day_over_day_moves(frame: pl.DataFrame, previous: pl.DataFrame, limits: Mapping[str, float]) -> CheckOutcome:
     """Moves from one trading day to the next beyond `limits` (percent). `previous` holds the row
     before the window, if any, so that the window's first day is compared too."""
     series = pl.concat([previous.select(frame.columns), frame], how="vertical_relaxed").sort("record_date")
@@ -83,7 +90,9 @@ def day_over_day_moves(
         ).filter(pl.col("move_pct").abs() > limit)
         for column, limit in limits.items()
     ]
-    offending = pl.concat(problems).filter(pl.col("record_date").is_in(frame["record_date"].implode())).sort("record_date")
+    offending = (
+        pl.concat(problems).filter(pl.col("record_date").is_in(frame["record_date"].implode())).sort("record_date")
+    )
     return _outcome("day_over_day_moves", False, offending, "no move beyond its limit", "move(s) beyond their limit")
 
 
@@ -99,7 +108,13 @@ def input_staleness(frame: pl.DataFrame, warn_days: Mapping[str, int]) -> CheckO
         for prefix, days in warn_days.items()
     ]
     offending = pl.concat(problems).sort("record_date")
-    return _outcome("input_staleness", False, offending, "no input older than its warning limit", "input(s) older than their warning limit")
+    return _outcome(
+        "input_staleness",
+        False,
+        offending,
+        "no input older than its warning limit",
+        "input(s) older than their warning limit",
+    )
 
 
 def row_count(stored_days: int, trading_days: list[dt.date], stored: set[dt.date]) -> CheckOutcome:

@@ -93,7 +93,9 @@ _POLARS: dict[Kind, pl.DataType] = {
     Kind.TIMESTAMP: pl.Datetime(time_zone="UTC"),
 }
 
-_RECORD_DATE = Column("record_date", Kind.DATE, "ZCE trading day (Asia/Shanghai)", Role.KEY, nullable=False, contract=True)
+_RECORD_DATE = Column(
+    "record_date", Kind.DATE, "ZCE trading day (Asia/Shanghai)", Role.KEY, nullable=False, contract=True
+)
 _UPDATED_AT = Column(
     "updated_at", Kind.TIMESTAMP, "when the values last changed (UTC)", Role.STAMP, nullable=False, contract=True
 )
@@ -173,7 +175,11 @@ SUGAR_IMPORT_MARGIN = TableContract(
         _margin_number("refining_cost_cny_t", "refining cost added to both landed costs, CNY/t"),
         *INPUT_PROVENANCE,
         Column(
-            "market_daily_run_id", Kind.STRING, "Dagster run that wrote the market_daily inputs", Role.PROVENANCE, length=64
+            "market_daily_run_id",
+            Kind.STRING,
+            "Dagster run that wrote the market_daily inputs",
+            Role.PROVENANCE,
+            length=64,
         ),
         _UPDATED_AT,
         Column("run_id", Kind.STRING, "Dagster run that wrote the values", Role.STAMP, nullable=False, length=64),

@@ -172,9 +172,7 @@ class AkshareSource(MarketSource):
     """Sina and Eastmoney (ZCE SR, ICE No.11), Sina (BDI) and SAFE (USD/CNY) through akshare."""
 
     attempts: int = Field(default=4, ge=1, le=10, description="Tries per call before the provider fails.")
-    timeout_seconds: float = Field(
-        default=60.0, gt=0, le=600, description="Deadline for one call (akshare sets none)."
-    )
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600, description="Deadline for one call (akshare sets none).")
     backoff_base_seconds: float = Field(
         default=2.0, ge=0, le=60, description="First retry delay; doubles per attempt, with jitter."
     )
@@ -187,7 +185,9 @@ class AkshareSource(MarketSource):
     def providers(self, series: Series) -> list[str]:
         return [call.provider for call in AKSHARE_CALLS[series]]
 
-    def _fetch_one(self, spec: AkshareCall, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None) -> SeriesFrame:
+    def _fetch_one(
+        self, spec: AkshareCall, first: dt.date, last: dt.date, log: dg.DagsterLogManager | None
+    ) -> SeriesFrame:
         def call() -> Any:
             import akshare
 
@@ -244,10 +244,16 @@ class AkshareSource(MarketSource):
             except SourceError as error:
                 failures.append(error)
                 if log:
-                    log.warning(f"{error}; trying the next provider" if spec is not AKSHARE_CALLS[series][-1] else str(error))
+                    log.warning(
+                        f"{error}; trying the next provider" if spec is not AKSHARE_CALLS[series][-1] else str(error)
+                    )
                 continue
             return SeriesFrame(
-                fetched.series, fetched.provider, fetched.frame, synthetic=False, failed_providers=tuple(map(str, failures))
+                fetched.series,
+                fetched.provider,
+                fetched.frame,
+                synthetic=False,
+                failed_providers=tuple(map(str, failures)),
             )
         if len(failures) == 1:
             raise failures[0]

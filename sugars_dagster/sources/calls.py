@@ -74,9 +74,7 @@ def call_with_retries(
         except Exception as error:
             # akshare surfaces HTTP failures (Sina's 456 rate limit, 502 outside the mainland,
             # an HTML error page) as parser errors; keep the type and text for the message.
-            last_error = SourceFetchError(
-                source, f"the call failed: {type(error).__name__}: {error}"
-            )
+            last_error = SourceFetchError(source, f"the call failed: {type(error).__name__}: {error}")
             last_error.__cause__ = error
         if attempt < settings.attempts:
             delay = backoff_delay(attempt, settings, rng)

@@ -113,9 +113,7 @@ def synthetic_frame(series: Series, first: dt.date, last: dt.date, holidays_file
         }
     elif series is Series.BDI:
         # 2,250 +- 1,575 points, moving at most ~13 % a day
-        columns = {
-            "bdi": np.round(2250 + 1200 * _wave(t, 700, 0.7) + 350 * _wave(t, 90, 0.0) + 25 * _noise(t, salt))
-        }
+        columns = {"bdi": np.round(2250 + 1200 * _wave(t, 700, 0.7) + 350 * _wave(t, 90, 0.0) + 25 * _noise(t, salt))}
     else:
         # 20 +- 7.4 US cents/lb
         close = np.round(20 + 5.5 * _wave(t, 1300, 1.9) + 1.5 * _wave(t, 160, 0.0) + 0.4 * _noise(t, salt), 2)

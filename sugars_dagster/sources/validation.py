@@ -260,7 +260,9 @@ def _check_columns(frame: Any, contract: FrameContract) -> None:
         )
 
 
-def _check_values(values: list[float | None], column: ValueColumn, source_name: str, days: list[dt.date], contract: FrameContract) -> None:
+def _check_values(
+    values: list[float | None], column: ValueColumn, source_name: str, days: list[dt.date], contract: FrameContract
+) -> None:
     """Required values present, counts not negative, prices positive and inside the series' range."""
     gaps = [day.isoformat() for day, value in zip(days, values, strict=True) if value is None]
     if column.required and gaps:
@@ -278,7 +280,10 @@ def _check_values(values: list[float | None], column: ValueColumn, source_name: 
     nonpositive = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if v <= 0]
     if nonpositive:
         raise SourceDataError(
-            contract.source, f"zero or negative prices {_examples(nonpositive)}", field=source_name, offending=nonpositive
+            contract.source,
+            f"zero or negative prices {_examples(nonpositive)}",
+            field=source_name,
+            offending=nonpositive,
         )
     low, high = PLAUSIBLE_RANGES[contract.series]
     outside = [f"{d.isoformat()}: {v:g}" for d, v in numbers_only if not low <= v <= high]

@@ -308,15 +308,17 @@ class Warehouse(dg.ConfigurableResource):
         """The recorded revisions of a series' raw values, oldest first."""
         self.prepare()
         query = (
-            sa.select(raw_revisions)
-            .where(raw_revisions.c.series == series.value)
-            .order_by(raw_revisions.c.revision_id)
+            sa.select(raw_revisions).where(raw_revisions.c.series == series.value).order_by(raw_revisions.c.revision_id)
         )
         with self.engine().connect() as conn:
             rows = conn.execute(query).all()
-        return _frame(rows, {column.name: _POLARS_TYPES.get(type(column.type), pl.Int64) for column in raw_revisions.columns})
+        return _frame(
+            rows, {column.name: _POLARS_TYPES.get(type(column.type), pl.Int64) for column in raw_revisions.columns}
+        )
 
-    def land_trading_days(self, provider: str, days: Sequence[dt.date], run_id: str, now: dt.datetime) -> dict[str, int]:
+    def land_trading_days(
+        self, provider: str, days: Sequence[dt.date], run_id: str, now: dt.datetime
+    ) -> dict[str, int]:
         """Replace the provider's landed calendar with `days` (checked by the caller), in one
         transaction; returns the days added and removed."""
         self.prepare()
@@ -352,9 +354,7 @@ class Warehouse(dg.ConfigurableResource):
             count, newest = conn.execute(query).one()
         return int(count), newest
 
-    def read_series(
-        self, series: Series, providers: Sequence[str], first: dt.date, last: dt.date
-    ) -> pl.DataFrame:
+    def read_series(self, series: Series, providers: Sequence[str], first: dt.date, last: dt.date) -> pl.DataFrame:
         """`trade_date`, the value columns and `provider`: per day, the row of the first provider
         in `providers` that has one (a fallback's rows fill only the days the preferred lacks)."""
         self.prepare()

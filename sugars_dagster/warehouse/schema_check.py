@@ -30,14 +30,15 @@ def check_existing_table(
         problems.append(f"primary key is {actual_key or 'missing'}, expected {list(primary_key)}")
     ours = {column.name for column in table.columns}
     for name, column in columns.items():
-        if name not in ours and not column["nullable"] and column.get("default") is None and not column.get(
-            "autoincrement"
+        if (
+            name not in ours
+            and not column["nullable"]
+            and column.get("default") is None
+            and not column.get("autoincrement")
         ):
             problems.append(f"column '{name}' is NOT NULL without a default, so no row can be inserted")
     if problems:
-        raise WarehouseSchemaError(
-            f"table '{table.name}' exists but cannot be written safely: " + "; ".join(problems)
-        )
+        raise WarehouseSchemaError(f"table '{table.name}' exists but cannot be written safely: " + "; ".join(problems))
     return {name: column["type"] for name, column in columns.items()}
 
 

@@ -155,9 +155,9 @@ def merge_rows(
     existing = pl.DataFrame(
         [tuple(row) for row in rows], schema={name: frame.schema[name] for name in names}, orient="row", strict=False
     )
-    joined = frame.join(existing.rename({name: f"{name}__stored" for name in compared}), on=key, how="left").with_columns(
-        pl.col(key).is_in(existing[key].implode()).alias("__stored")
-    )
+    joined = frame.join(
+        existing.rename({name: f"{name}__stored" for name in compared}), on=key, how="left"
+    ).with_columns(pl.col(key).is_in(existing[key].implode()).alias("__stored"))
     stored = joined.filter(pl.col("__stored"))
     revisions = tuple(
         Revision(row[key], name, row[f"{name}__stored"], row[name])

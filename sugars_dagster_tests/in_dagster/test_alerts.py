@@ -46,7 +46,9 @@ def evaluate_failure_sensor(instance, run, event, alerter: Alerter) -> None:
 def test_a_failed_run_sends_one_alert_naming_job_partition_step_and_error(instance, sqlite_warehouse) -> None:
     run, event = failed_run(instance, sqlite_warehouse)
     with alert_inbox() as inbox:
-        evaluate_failure_sensor(instance, run, event, Alerter(urls=inbox.url, ui_base_url="http://dagster.example:3000/"))
+        evaluate_failure_sensor(
+            instance, run, event, Alerter(urls=inbox.url, ui_base_url="http://dagster.example:3000/")
+        )
     [message] = inbox.messages
     assert message["title"] == "sugars_dagster: __ephemeral_asset_job__ failed for 2025-12-04"
     body = message["message"]
@@ -73,7 +75,10 @@ def test_without_urls_alerts_are_off(instance, sqlite_warehouse) -> None:
 
 def test_alert_urls_are_comma_separated_and_secret() -> None:
     alerter = alerter_from_env(
-        {"SUGARS_ALERT_URLS": "json://127.0.0.1:9/a, dingtalk://token/ ,", "SUGARS_UI_BASE_URL": "https://dagster.internal"}
+        {
+            "SUGARS_ALERT_URLS": "json://127.0.0.1:9/a, dingtalk://token/ ,",
+            "SUGARS_UI_BASE_URL": "https://dagster.internal",
+        }
     )
     assert isinstance(alerter.urls, dg.EnvVar)  # resolved at launch, hidden in the UI
     resolved = Alerter(urls="json://127.0.0.1:9/a, dingtalk://token/ ,", ui_base_url="https://dagster.internal")
@@ -90,8 +95,15 @@ def test_error_summary_is_the_innermost_cause_without_module_path() -> None:
     from dagster_shared.error import SerializableErrorInfo
 
     network = SerializableErrorInfo("requests.exceptions.ProxyError: HTTPSConnectionPool(host='x')\n", [], "ProxyError")
-    ours = SerializableErrorInfo("sugars_dagster.errors.SourceFetchError: Sina spot_goods: no answer within 60 s\n", [], "SourceFetchError", cause=network)
-    outer = SerializableErrorInfo("dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred\n", [], "X", cause=ours)
+    ours = SerializableErrorInfo(
+        "sugars_dagster.errors.SourceFetchError: Sina spot_goods: no answer within 60 s\n",
+        [],
+        "SourceFetchError",
+        cause=network,
+    )
+    outer = SerializableErrorInfo(
+        "dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred\n", [], "X", cause=ours
+    )
     # Ours names the source; the library error beneath it does not.
     assert error_summary(outer) == "SourceFetchError: Sina spot_goods: no answer within 60 s"
     assert error_summary(network) == "ProxyError: HTTPSConnectionPool(host='x')"
@@ -122,7 +134,14 @@ def test_freshness_alarm_fires_once_a_day_when_yesterday_is_missing(instance, sq
         nonlocal cursor
         move_clock(local)
         context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"warehouse": sqlite_warehouse, "alerter": alerter, "source": DemoSource(), "calendar": MarketCalendar()}
+            instance=instance,
+            cursor=cursor,
+            resources={
+                "warehouse": sqlite_warehouse,
+                "alerter": alerter,
+                "source": DemoSource(),
+                "calendar": MarketCalendar(),
+            },
         )
         result = sensor.evaluate_tick(context)
         cursor = result.cursor

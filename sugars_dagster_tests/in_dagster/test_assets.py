@@ -79,7 +79,9 @@ def test_a_range_loads_one_row_per_session_in_one_run(warehouse: Warehouse, inst
     result = run_graph(DemoSource(), warehouse, instance, partition_range=("2025-09-01", "2025-10-31"))
     assert result.success, failure_text(result)
     rows = market_rows(warehouse)
-    assert [row["record_date"] for row in rows] == trading_calendar.snapshot_calendar().sessions_between(D(2025, 9, 1), D(2025, 10, 31))
+    assert [row["record_date"] for row in rows] == trading_calendar.snapshot_calendar().sessions_between(
+        D(2025, 9, 1), D(2025, 10, 31)
+    )
     assert {row["run_id"] for row in rows} == {result.run_id}
     # Dagster records every day of the range as materialized, closed days included.
     assert len(market_daily_metadata(result)) == 61
@@ -111,7 +113,9 @@ def test_a_range_run_fetches_each_source_once(sqlite_warehouse: Warehouse, insta
     assert result.success, failure_text(result)
     services = ["getDailyKLine", "getGlobalFuturesDailyKLine", "get_goods_index", "17833.html", "RMBQuery.do"]
     assert {service: sum(service in url for url in requested) for service in services} == dict.fromkeys(services, 1)
-    assert len(market_rows(sqlite_warehouse)) == len(trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 1), D(2025, 12, 4)))
+    assert len(market_rows(sqlite_warehouse)) == len(
+        trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 1), D(2025, 12, 4))
+    )
 
 
 def test_cost_inputs_come_from_run_config(warehouse: Warehouse, instance) -> None:
@@ -165,10 +169,14 @@ def test_an_implausible_stored_value_is_stopped_by_a_blocking_check(warehouse: W
             .where(table.c.provider == "demo-synthetic", table.c.trade_date == D(2025, 12, 4))
             .values(usd_cny=710.4)
         )
-    result = run_graph(DemoSource(), warehouse, instance, partition="2025-12-04", assets=[market_daily_asset, sugar_import_margin])
+    result = run_graph(
+        DemoSource(), warehouse, instance, partition="2025-12-04", assets=[market_daily_asset, sugar_import_margin]
+    )
     assert not result.success
     # FX fed in per 100 USD: the rate and the cost built from it are both out of range.
-    assert "check plausible_ranges failed: 2 value(s) outside their plausible range; nothing written" in failure_text(result)
+    assert "check plausible_ranges failed: 2 value(s) outside their plausible range; nothing written" in failure_text(
+        result
+    )
     failed = {check.check_name: check for check in failed_checks(result, "market_daily")}
     assert failed["day_over_day_moves"].severity == dg.AssetCheckSeverity.WARN  # a 100-fold jump, also flagged
     check = failed["plausible_ranges"]
@@ -180,7 +188,9 @@ def test_an_implausible_stored_value_is_stopped_by_a_blocking_check(warehouse: W
     assert not executed(result, "sugar_import_margin")
 
 
-def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(sqlite_warehouse: Warehouse, instance) -> None:
+def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(
+    sqlite_warehouse: Warehouse, instance
+) -> None:
     def alone() -> dg.ExecuteInProcessResult:
         return dg.materialize(
             [market_daily_asset],
@@ -206,7 +216,9 @@ def test_every_row_traces_to_its_run_and_to_who_served_each_input(warehouse: War
     assert result.success, failure_text(result)
     [row] = market_rows(warehouse)
     assert row["run_id"] == result.run_id
-    assert {row[name] for name in ("sugar_provider", "usd_cny_provider", "bdi_provider", "ice_provider")} == {"demo-synthetic"}
+    assert {row[name] for name in ("sugar_provider", "usd_cny_provider", "bdi_provider", "ice_provider")} == {
+        "demo-synthetic"
+    }
     assert (row["usd_cny_date"], row["bdi_date"], row["ice_date"]) == (D(2025, 12, 4),) * 3
     assert row["ice_usc_lb"] is not None
     [margin] = warehouse.read_import_margin(*ALL_TIME).to_dicts()

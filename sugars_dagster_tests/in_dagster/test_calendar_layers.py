@@ -118,7 +118,9 @@ def calendar_check(result: dg.ExecuteInProcessResult):
 
 
 def calendar_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    [event] = [event for event in result.get_asset_materialization_events() if event.asset_key == dg.AssetKey(CALENDAR_ASSET)]
+    [event] = [
+        event for event in result.get_asset_materialization_events() if event.asset_key == dg.AssetKey(CALENDAR_ASSET)
+    ]
     return {key: value.value for key, value in event.materialization.metadata.items()}
 
 
@@ -253,9 +255,13 @@ def test_a_landed_2027_extends_the_calendar_and_the_snapshot_answers_before_it()
     assert calendar.known_from == snapshot_calendar().known_from
     assert {calendar.day_status(day) for day in made_up_holidays(2027)} == {DayStatus.CLOSED}
     assert calendar.day_status(D(2027, 2, 15)) is DayStatus.TRADING
-    assert calendar.sessions_between(D(2027, 1, 1), D(2027, 12, 31)) == [day for day in LANDED_2026_2027 if day.year == 2027]
+    assert calendar.sessions_between(D(2027, 1, 1), D(2027, 12, 31)) == [
+        day for day in LANDED_2026_2027 if day.year == 2027
+    ]
     # 2025 was not landed: the snapshot's sessions, National Day week included.
-    assert calendar.sessions_between(D(2025, 1, 1), D(2025, 12, 31)) == snapshot_sessions(D(2025, 1, 1), D(2025, 12, 31))
+    assert calendar.sessions_between(D(2025, 1, 1), D(2025, 12, 31)) == snapshot_sessions(
+        D(2025, 1, 1), D(2025, 12, 31)
+    )
     assert len(calendar.sessions_between(D(2025, 1, 1), D(2025, 12, 31))) == 243
     assert not calendar.is_session(D(2025, 10, 8)) and calendar.is_session(D(2025, 10, 9))
     assert SINA_CALENDAR_SOURCE in calendar.described and "shipped snapshot" in calendar.described
@@ -273,7 +279,9 @@ def test_an_operator_closed_day_is_closed_whatever_the_others_say() -> None:
     listed = D(2027, 3, 3)  # a session of the landed 2027
     past_everything = D(2028, 1, 5)
     calendar = calendar_from(
-        LANDED_2026_2027, operator_closed=frozenset({listed, past_everything}), closed_days_file="/srv/sugars/closed-days.txt"
+        LANDED_2026_2027,
+        operator_closed=frozenset({listed, past_everything}),
+        closed_days_file="/srv/sugars/closed-days.txt",
     )
     assert listed in LANDED_2026_2027
     assert calendar.day_status(listed) is DayStatus.CLOSED
@@ -356,7 +364,11 @@ def test_the_demo_calendar_lands_and_a_second_run_changes_nothing(instance, sqli
     assert first.success, failure_text(first)
     assert sqlite_warehouse.read_trading_days(DEMO_CALENDAR_PROVIDER) == expected
     metadata = calendar_metadata(first)
-    assert (metadata["dagster/row_count"], metadata["days_added"], metadata["days_removed"]) == (len(expected), len(expected), 0)
+    assert (metadata["dagster/row_count"], metadata["days_added"], metadata["days_removed"]) == (
+        len(expected),
+        len(expected),
+        0,
+    )
     assert metadata["known_through"] == "2027-12-31"
     assert calendar_check(first).passed
     landed = stored_calendar(sqlite_warehouse)
@@ -385,7 +397,9 @@ def test_a_failed_calendar_fetch_warns_and_keeps_what_is_stored(
     instance, sqlite_warehouse, move_clock, source: DemoSource, reason: str
 ) -> None:
     earlier = move_clock(dt.datetime(2026, 11, 30, 2, 0))
-    sqlite_warehouse.land_trading_days(DEMO_CALENDAR_PROVIDER, DemoSource().fetch_trading_days(D(2026, 11, 30)), "earlier-run", earlier)
+    sqlite_warehouse.land_trading_days(
+        DEMO_CALENDAR_PROVIDER, DemoSource().fetch_trading_days(D(2026, 11, 30)), "earlier-run", earlier
+    )
     move_clock(dt.datetime(2026, 12, 1, 10, 0))
     before = stored_calendar(sqlite_warehouse)
 
@@ -413,12 +427,16 @@ def test_a_holiday_of_the_landed_2027_is_a_quiet_no_op_everywhere(
     # Monday after the festival, 09:30: the holiday week is over, Monday's bar is not yet final.
     morning_after = move_clock(dt.datetime(2027, 2, 15, 9, 30))
     with serving_calendar(sina_file_dates()):
-        result = run_graph(source, sqlite_warehouse, instance, partition_range=("2027-02-01", "2027-02-14"), calendar=calendar)
+        result = run_graph(
+            source, sqlite_warehouse, instance, partition_range=("2027-02-01", "2027-02-14"), calendar=calendar
+        )
     assert result.success, failure_text(result)
     assert calendar_check(result).passed
     assert sqlite_warehouse.read_trading_days(SINA_CALENDAR_PROVIDER)[-1] == D(2027, 12, 31)
     assert sqlite_warehouse.market_daily_dates(D(2027, 2, 1), D(2027, 2, 14)) == set(before_festival)
-    assert sqlite_warehouse.read_import_margin(D(2027, 2, 1), D(2027, 2, 14))["record_date"].to_list() == before_festival
+    assert (
+        sqlite_warehouse.read_import_margin(D(2027, 2, 1), D(2027, 2, 14))["record_date"].to_list() == before_festival
+    )
 
     with alert_inbox() as inbox:
         alerter = Alerter(urls=inbox.url)
@@ -433,7 +451,9 @@ def test_a_holiday_of_the_landed_2027_is_a_quiet_no_op_everywhere(
 
     move_clock(dt.datetime(2027, 2, 16, 10, 0))
     with serving_calendar(sina_file_dates()):
-        result = run_graph(source, sqlite_warehouse, instance, partition_range=("2027-02-08", "2027-02-15"), calendar=calendar)
+        result = run_graph(
+            source, sqlite_warehouse, instance, partition_range=("2027-02-08", "2027-02-15"), calendar=calendar
+        )
     assert result.success, failure_text(result)
     assert sqlite_warehouse.market_daily_dates(D(2027, 2, 1), D(2027, 2, 15)) == {*before_festival, D(2027, 2, 15)}
     margins = sqlite_warehouse.read_import_margin(D(2027, 2, 1), D(2027, 2, 15))["record_date"].to_list()
@@ -466,7 +486,9 @@ def test_past_the_snapshot_a_day_in_the_operators_file_is_a_quiet_no_op(
         # Saturday: no bar after New Year's Day exists yet, so only the file can tell it closed.
         move_clock(dt.datetime(2027, 1, 2, 10, 0))
         with serving_body(HTML_ERROR_PAGE):
-            result = run_graph(source, sqlite_warehouse, instance, partition_range=("2026-12-30", "2027-01-01"), calendar=calendar)
+            result = run_graph(
+                source, sqlite_warehouse, instance, partition_range=("2026-12-30", "2027-01-01"), calendar=calendar
+            )
         assert result.success, failure_text(result)
         check = calendar_check(result)
         assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
@@ -498,7 +520,9 @@ def test_past_the_snapshot_an_unlisted_closed_day_fails_until_a_later_bar_exists
 
     move_clock(dt.datetime(2027, 1, 7, 10, 0))
     with serving_body("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502):
-        result = run_graph(source, sqlite_warehouse, instance, partition_range=("2027-01-04", "2027-01-06"), calendar=calendar)
+        result = run_graph(
+            source, sqlite_warehouse, instance, partition_range=("2027-01-04", "2027-01-06"), calendar=calendar
+        )
     assert result.success, failure_text(result)
 
     # Friday 10:00: Thursday has no bar and Friday's is not final yet.
@@ -523,7 +547,9 @@ def test_past_the_snapshot_an_unlisted_closed_day_fails_until_a_later_bar_exists
     with serving_body("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502):
         result = run_graph(source, sqlite_warehouse, instance, partition="2027-01-07", calendar=calendar)
     assert result.success, failure_text(result)
-    assert sqlite_warehouse.market_daily_dates(D(2027, 1, 4), D(2027, 1, 8)) == set(weekdays(D(2027, 1, 4), D(2027, 1, 6)))
+    assert sqlite_warehouse.market_daily_dates(D(2027, 1, 4), D(2027, 1, 8)) == set(
+        weekdays(D(2027, 1, 4), D(2027, 1, 6))
+    )
     tick = catchup_tick(instance, sqlite_warehouse, source, calendar, lookback_days=4)
     assert tick.skip_message == "all 3 trading days since 2027-01-04 are loaded"
 

@@ -40,7 +40,9 @@ SENSOR = defs.resolve_sensor_def("market_daily_catchup_sensor")
 class Tick:
     """Evaluates the sensor at chosen moments, carrying its cursor from tick to tick."""
 
-    def __init__(self, instance: dg.DagsterInstance, warehouse: Warehouse, move_clock, retention_days: int = 0, **policy):
+    def __init__(
+        self, instance: dg.DagsterInstance, warehouse: Warehouse, move_clock, retention_days: int = 0, **policy
+    ):
         self.instance, self.warehouse, self.move_clock = instance, warehouse, move_clock
         self.policy = CatchupPolicy(**({"lookback_days": 30} | policy))
         self.retention = Retention(days=retention_days)
@@ -123,7 +125,9 @@ def test_rows_deleted_behind_dagsters_back_are_missing(instance, sqlite_warehous
 def test_a_day_in_flight_is_not_requested_again(instance, sqlite_warehouse, move_clock) -> None:
     load(instance, sqlite_warehouse, "2025-11-05", "2025-12-03")
     instance.add_run(
-        dg.DagsterRun(job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": "2025-12-04"})
+        dg.DagsterRun(
+            job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": "2025-12-04"}
+        )
     )
     result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert result.run_requests == []
@@ -138,7 +142,10 @@ def test_a_running_range_covers_all_its_days(instance, sqlite_warehouse, move_cl
             job_name="__ASSET_JOB",
             status=dg.DagsterRunStatus.STARTING,
             asset_selection={dg.AssetKey("market_daily")},
-            tags={"dagster/asset_partition_range_start": "2025-12-01", "dagster/asset_partition_range_end": "2025-12-03"},
+            tags={
+                "dagster/asset_partition_range_start": "2025-12-01",
+                "dagster/asset_partition_range_end": "2025-12-03",
+            },
         )
     )
     result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
@@ -218,7 +225,10 @@ def test_the_requested_run_loads_the_gap(instance, sqlite_warehouse, move_clock)
         DemoSource(),
         sqlite_warehouse,
         instance,
-        partition_range=(request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]),
+        partition_range=(
+            request.tags["dagster/asset_partition_range_start"],
+            request.tags["dagster/asset_partition_range_end"],
+        ),
     )
     assert result.success, failure_text(result)
     after = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE + dt.timedelta(minutes=5))
@@ -241,7 +251,12 @@ def test_bad_settings_are_refused_by_name(name: str, value: str, message: str) -
 
 def test_default_policy() -> None:
     policy = catchup_policy_from_env({})
-    assert (policy.lookback_days, policy.grace_minutes, policy.max_runs_per_tick, policy.retry_minutes) == (30, 60, 5, 15)
+    assert (policy.lookback_days, policy.grace_minutes, policy.max_runs_per_tick, policy.retry_minutes) == (
+        30,
+        60,
+        5,
+        15,
+    )
     assert SENSOR.default_status == dg.DefaultSensorStatus.RUNNING
 
 
@@ -255,22 +270,33 @@ def test_days_removed_by_retention_are_not_missing(instance, sqlite_warehouse, m
     # Keeping 10 days on 2025-12-05 keeps 11-26 .. 12-05: the older days of the look-back are gone on purpose.
     result = Tick(instance, sqlite_warehouse, move_clock, retention_days=10).at(AFTER_GRACE)
     assert result.run_requests == []
-    assert result.skip_message == f"all {sessions(D(2025, 11, 26), D(2025, 12, 4))} trading days since 2025-11-26 are loaded"
+    assert (
+        result.skip_message
+        == f"all {sessions(D(2025, 11, 26), D(2025, 12, 4))} trading days since 2025-11-26 are loaded"
+    )
 
 
 @pytest.mark.parametrize("hour", [1, 3, 17])
-def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(instance, sqlite_warehouse, move_clock, hour) -> None:
+def test_a_run_started_hours_ago_and_never_finished_does_not_hold_its_day(
+    instance, sqlite_warehouse, move_clock, hour
+) -> None:
     # At every hour of the day: the run is stamped with the moved clock, and the sensor judges
     # its age by the same clock.
     now = dt.datetime(2025, 12, 10, hour, 30)
     move_clock(now)
     later = now + dt.timedelta(hours=3)
-    window = trading_calendar.snapshot_calendar().sessions_between(later.date() - dt.timedelta(days=30), later.date() - dt.timedelta(days=2))
+    window = trading_calendar.snapshot_calendar().sessions_between(
+        later.date() - dt.timedelta(days=30), later.date() - dt.timedelta(days=2)
+    )
     *loaded, missing = window
     load(instance, sqlite_warehouse, loaded[0].isoformat(), loaded[-1].isoformat())
     # A CLI run killed outright: "started" forever.
     instance.add_run(
-        dg.DagsterRun(job_name="market_daily_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": missing.isoformat()})
+        dg.DagsterRun(
+            job_name="market_daily_job",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": missing.isoformat()},
+        )
     )
     tick = Tick(instance, sqlite_warehouse, move_clock)
 
@@ -288,7 +314,9 @@ SCHEDULE_ORIGIN = RemoteInstigatorOrigin(
 )
 
 
-def schedule_state(instance, *, watched_until: dt.datetime, status=InstigatorStatus.DECLARED_IN_CODE, tick=None) -> None:
+def schedule_state(
+    instance, *, watched_until: dt.datetime, status=InstigatorStatus.DECLARED_IN_CODE, tick=None
+) -> None:
     """The schedule as the daemon leaves it: last seen at `watched_until`, maybe with one tick."""
     moment = watched_until.replace(tzinfo=SHANGHAI).timestamp()
     state = InstigatorState(
@@ -313,7 +341,9 @@ def schedule_state(instance, *, watched_until: dt.datetime, status=InstigatorSta
         )
 
 
-def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(stored_instance, sqlite_warehouse, move_clock) -> None:
+def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(
+    stored_instance, sqlite_warehouse, move_clock
+) -> None:
     instance = stored_instance
     # The daemon went down on Monday 12-01 at 12:00 and is back on Friday 12-05 at 04:00; its
     # scheduler will launch only the 02:00 tick of 12-05 (partition 12-04), the sensor the rest.
@@ -329,10 +359,22 @@ def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(stored_in
         (InstigatorStatus.DECLARED_IN_CODE, None, True),  # not evaluated since the outage
         (InstigatorStatus.RUNNING, None, True),
         (InstigatorStatus.STOPPED, None, False),  # nobody else will load it
-        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 5, 2, 0), TickStatus.STARTED), True),  # launching now
-        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 5, 2, 0), TickStatus.SUCCESS), False),  # its run exists
+        (
+            InstigatorStatus.DECLARED_IN_CODE,
+            (dt.datetime(2025, 12, 5, 2, 0), TickStatus.STARTED),
+            True,
+        ),  # launching now
+        (
+            InstigatorStatus.DECLARED_IN_CODE,
+            (dt.datetime(2025, 12, 5, 2, 0), TickStatus.SUCCESS),
+            False,
+        ),  # its run exists
         (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 5, 2, 0), TickStatus.FAILURE), False),
-        (InstigatorStatus.DECLARED_IN_CODE, (dt.datetime(2025, 12, 4, 2, 0), TickStatus.SUCCESS), True),  # the day before's
+        (
+            InstigatorStatus.DECLARED_IN_CODE,
+            (dt.datetime(2025, 12, 4, 2, 0), TickStatus.SUCCESS),
+            True,
+        ),  # the day before's
     ],
     ids=["declared", "running", "stopped", "tick-started", "tick-succeeded", "tick-failed", "older-tick"],
 )

@@ -34,7 +34,9 @@ def records_after_a_range_run(tmp_path, instance_yaml: str) -> dict:
             "materialized": sorted(instance.get_materialized_partitions(MARKET_DAILY)),
             "status": instance.get_status_by_partition(MARKET_DAILY, SAMPLE, market_day_partitions),
             "latest_partition": instance.get_latest_materialization_event(MARKET_DAILY).dagster_event.partition,
-            "per_day": {key: [(r.partition_key, r.run_id == result.run_id) for r in records] for key, records in per_day.items()},
+            "per_day": {
+                key: [(r.partition_key, r.run_id == result.run_id) for r in records] for key, records in per_day.items()
+            },
             # Values carry run-specific ids (code and data versions); the keys must match.
             "tag_keys": {key: sorted(records[0].asset_materialization.tags) for key, records in per_day.items()},
         }

@@ -19,8 +19,7 @@ pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RAW_KEYS = {
-    dg.AssetKey(name)
-    for name in ("zce_sugar_bars", "usd_cny_central_parity", "baltic_dry_index", "ice_raw_sugar_bars")
+    dg.AssetKey(name) for name in ("zce_sugar_bars", "usd_cny_central_parity", "baltic_dry_index", "ice_raw_sugar_bars")
 }
 
 
@@ -39,7 +38,9 @@ def test_market_daily_is_fed_by_one_asset_per_source_series_and_the_calendar() -
 def test_the_job_covers_the_whole_graph() -> None:
     job = defs.resolve_job_def("market_daily_job")
     downstream = {"market_daily", "sugar_import_margin", "market_daily_export", "warehouse_retention"}
-    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {CALENDAR_KEY} | {dg.AssetKey(name) for name in downstream}
+    assert job.asset_layer.executable_asset_keys == RAW_KEYS | {CALENDAR_KEY} | {
+        dg.AssetKey(name) for name in downstream
+    }
     assert job.partitions_def == market_day_partitions
 
 
@@ -54,8 +55,19 @@ def test_every_check_sits_on_its_asset() -> None:
     checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
     expected = {
         ("market_daily", name)
-        for name in ("required_fields", "plausible_ranges", "day_over_day_moves", "input_staleness", "row_count", "unique_days")
-    } | {(key.to_user_string(), name) for key in RAW_KEYS for name in ("source_contract", "served_by_primary", "no_rows_dropped", "publication_gaps")}
+        for name in (
+            "required_fields",
+            "plausible_ranges",
+            "day_over_day_moves",
+            "input_staleness",
+            "row_count",
+            "unique_days",
+        )
+    } | {
+        (key.to_user_string(), name)
+        for key in RAW_KEYS
+        for name in ("source_contract", "served_by_primary", "no_rows_dropped", "publication_gaps")
+    }
     expected |= {("mainland_trading_calendar", "calendar_source_reached")}
     assert checks == expected
 
@@ -85,7 +97,9 @@ def test_the_0200_tick_requests_the_day_that_just_ended(stored_instance) -> None
     instance = stored_instance
     schedule = defs.resolve_schedule_def("market_daily_schedule")
     tick = dt.datetime(2025, 12, 5, 2, 0, tzinfo=SHANGHAI)
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+    ) as context:
         result = schedule.evaluate_tick(context)
     assert [request.partition_key for request in result.run_requests] == ["2025-12-04"]
 
@@ -103,7 +117,9 @@ def scheduled_run(instance, day: str, tick: dt.datetime) -> None:
 
 
 def evaluate(instance, tick: dt.datetime):
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+    ) as context:
         return defs.resolve_schedule_def("market_daily_schedule").evaluate_tick(context)
 
 
@@ -112,9 +128,13 @@ def test_a_moved_schedule_time_does_not_load_the_same_day_twice(stored_instance)
     # 02:00 loaded 12-04; the time is then moved to 10:30 and Dagster evaluates 10:30 the same morning.
     scheduled_run(instance, "2025-12-04", dt.datetime(2025, 12, 5, 2, 0, tzinfo=SHANGHAI))
     moved = evaluate(instance, dt.datetime(2025, 12, 5, 10, 30, tzinfo=SHANGHAI))
-    assert moved.run_requests == [] and moved.skip_message.startswith("2025-12-04 was already launched by this schedule")
+    assert moved.run_requests == [] and moved.skip_message.startswith(
+        "2025-12-04 was already launched by this schedule"
+    )
     # The next night is a new day.
-    assert [r.partition_key for r in evaluate(instance, dt.datetime(2025, 12, 6, 10, 30, tzinfo=SHANGHAI)).run_requests] == ["2025-12-05"]
+    assert [
+        r.partition_key for r in evaluate(instance, dt.datetime(2025, 12, 6, 10, 30, tzinfo=SHANGHAI)).run_requests
+    ] == ["2025-12-05"]
 
 
 def test_a_retried_evaluation_of_the_same_tick_still_requests_its_day(stored_instance) -> None:

@@ -17,12 +17,16 @@ D = dt.date
 
 def export_metadata(result) -> dict:
     [event] = [
-        event for event in result.get_asset_materialization_events() if event.asset_key.to_user_string() == "market_daily_export"
+        event
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "market_daily_export"
     ][:1]
     return {key: value.value for key, value in event.materialization.metadata.items()}
 
 
-def test_a_day_is_backed_up_readably_and_a_rerun_leaves_the_files_as_they_were(sqlite_warehouse: Warehouse, instance, tmp_path) -> None:
+def test_a_day_is_backed_up_readably_and_a_rerun_leaves_the_files_as_they_were(
+    sqlite_warehouse: Warehouse, instance, tmp_path
+) -> None:
     export = ExportTarget(url=str(tmp_path / "backups"))
     first = run_graph(DemoSource(), sqlite_warehouse, instance, partition="2025-12-04", export=export)
     assert first.success, failure_text(first)
@@ -40,9 +44,13 @@ def test_a_day_is_backed_up_readably_and_a_rerun_leaves_the_files_as_they_were(s
     assert export_metadata(second)["market_daily_files"] == {"unchanged": 1}
 
 
-def test_a_range_writes_one_file_per_trading_day_and_none_for_closed_days(sqlite_warehouse: Warehouse, instance) -> None:
+def test_a_range_writes_one_file_per_trading_day_and_none_for_closed_days(
+    sqlite_warehouse: Warehouse, instance
+) -> None:
     export = ExportTarget(url="memory://sugars-tests/range-backups")
-    result = run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-09-29", "2025-10-10"), export=export)
+    result = run_graph(
+        DemoSource(), sqlite_warehouse, instance, partition_range=("2025-09-29", "2025-10-10"), export=export
+    )
     assert result.success, failure_text(result)
     for day in (D(2025, 9, 29) + dt.timedelta(days=offset) for offset in range(12)):
         filesystem, path = fsspec.core.url_to_fs(export.path("market_daily", day))
@@ -66,12 +74,16 @@ def test_retention_keeps_exactly_the_last_n_days_and_leaves_backups_alone(
     sqlite_warehouse: Warehouse, instance, tmp_path, move_clock
 ) -> None:
     export = ExportTarget(url=str(tmp_path / "backups"))
-    assert run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-11-17", "2025-12-04"), export=export).success
+    assert run_graph(
+        DemoSource(), sqlite_warehouse, instance, partition_range=("2025-11-17", "2025-12-04"), export=export
+    ).success
     files_before = sorted(path.name for path in (tmp_path / "backups").rglob("*.parquet"))
 
     # On 2025-12-05 (Shanghai), keeping 10 days keeps 2025-11-26 .. 2025-12-05.
     move_clock(dt.datetime(2025, 12, 5, 4, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
-    result = run_graph(DemoSource(), sqlite_warehouse, instance, partition="2025-12-04", export=export, retention=Retention(days=10))
+    result = run_graph(
+        DemoSource(), sqlite_warehouse, instance, partition="2025-12-04", export=export, retention=Retention(days=10)
+    )
     assert result.success, failure_text(result)
     kept = sqlite_warehouse.read_market_daily(D(2000, 1, 1), D(2100, 1, 1))["record_date"].to_list()
     assert kept == trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 26), D(2025, 12, 4))

@@ -50,7 +50,14 @@ def repeated_and_swapped(rows: list[dict]) -> list[dict]:
     by_day = {row["trade_date"]: row for row in rows}
     head = [row for row in rows if row["trade_date"] < D(2025, 11, 4)]
     tail = [row for row in rows if row["trade_date"] > D(2025, 11, 6)]
-    return [*head, by_day[D(2025, 11, 4)], by_day[D(2025, 11, 4)], by_day[D(2025, 11, 6)], by_day[D(2025, 11, 5)], *tail]
+    return [
+        *head,
+        by_day[D(2025, 11, 4)],
+        by_day[D(2025, 11, 4)],
+        by_day[D(2025, 11, 6)],
+        by_day[D(2025, 11, 5)],
+        *tail,
+    ]
 
 
 SINA_SR_ENVELOPE = payloads.SINA_GUARD + "var _V21052021_4_12=({rows});"
@@ -68,7 +75,13 @@ CASES: dict[str, tuple[Callable[[], tuple[RecordedWorld, dict[str, Any]]], bool,
         "every stored day from the response's first date on is in the response",
     ),
     "rows-dropped-in-the-middle": (
-        lambda: (edited(Series.ICE_NO11, lambda rows: [r for r in rows if not D(2025, 11, 18) <= r["trade_date"] <= D(2025, 11, 20)]), SINA_ONLY),
+        lambda: (
+            edited(
+                Series.ICE_NO11,
+                lambda rows: [r for r in rows if not D(2025, 11, 18) <= r["trade_date"] <= D(2025, 11, 20)],
+            ),
+            SINA_ONLY,
+        ),
         False,
         "3 stored day(s) missing from the response, kept: 2025-11-18, 2025-11-19, 2025-11-20",
     ),
@@ -109,10 +122,7 @@ CASES: dict[str, tuple[Callable[[], tuple[RecordedWorld, dict[str, Any]]], bool,
 def everything_stored(warehouse: Warehouse) -> dict[str, list[tuple]]:
     """Every row of every warehouse table, in key order."""
     with warehouse.engine().connect() as conn:
-        return {
-            table.name: sorted(conn.execute(sa.select(table)).all(), key=repr)
-            for table in metadata.sorted_tables
-        }
+        return {table.name: sorted(conn.execute(sa.select(table)).all(), key=repr) for table in metadata.sorted_tables}
 
 
 def what_it_says(result: dg.ExecuteInProcessResult) -> str:

@@ -34,7 +34,13 @@ PUBLICATION = PublicationDays(snapshot_calendar())
 
 @pytest.mark.parametrize(
     ("year", "easter"),
-    [(2000, D(2000, 4, 23)), (2019, D(2019, 4, 21)), (2024, D(2024, 3, 31)), (2025, D(2025, 4, 20)), (2038, D(2038, 4, 25))],
+    [
+        (2000, D(2000, 4, 23)),
+        (2019, D(2019, 4, 21)),
+        (2024, D(2024, 3, 31)),
+        (2025, D(2025, 4, 20)),
+        (2038, D(2038, 4, 25)),
+    ],
 )
 def test_easter(year: int, easter: dt.date) -> None:
     assert easter_sunday(year) == easter
@@ -113,7 +119,10 @@ def test_a_row_that_reached_back_says_which_input_and_how_far() -> None:
     # 12-04: BDI from 12-01 instead of 12-04; FX and ICE are the day's own.
     assert notes[D(2025, 12, 4)] == "bdi: used 2025-12-01, expected 2025-12-04"
     # 12-08: FX and ICE from Friday 12-05, but Monday's own were due (SAFE 09:15, ICE overnight).
-    assert notes[D(2025, 12, 8)] == "usd_cny: used 2025-12-05, expected 2025-12-08; ice: used 2025-12-05, expected 2025-12-08"
+    assert (
+        notes[D(2025, 12, 8)]
+        == "usd_cny: used 2025-12-05, expected 2025-12-08; ice: used 2025-12-05, expected 2025-12-08"
+    )
 
 
 def test_without_a_judge_nothing_is_claimed() -> None:
@@ -151,7 +160,9 @@ def test_a_bdi_answer_with_a_hole_is_named_and_the_bridged_rows_say_so(
     sqlite_warehouse: Warehouse, instance, move_clock
 ) -> None:
     move_clock(dt.datetime(2025, 12, 6, 10, 0))
-    holed = RecordedWorld(*WORLD_SPAN, edits={Series.BDI: lambda rows: [r for r in rows if r["trade_date"] not in DROPPED]})
+    holed = RecordedWorld(
+        *WORLD_SPAN, edits={Series.BDI: lambda rows: [r for r in rows if r["trade_date"] not in DROPPED]}
+    )
     with holed.serving():
         result = run_graph(fast_akshare(), sqlite_warehouse, instance, partition_range=RANGE)
     assert result.success, failure_text(result)
@@ -165,7 +176,9 @@ def test_a_bdi_answer_with_a_hole_is_named_and_the_bridged_rows_say_so(
     for complete in ("zce_sugar_bars", "usd_cny_central_parity", "ice_raw_sugar_bars"):
         assert check(result, complete, "publication_gaps").passed
 
-    rows = {row["record_date"]: row for row in sqlite_warehouse.read_market_daily(*map(D.fromisoformat, RANGE)).to_dicts()}
+    rows = {
+        row["record_date"]: row for row in sqlite_warehouse.read_market_daily(*map(D.fromisoformat, RANGE)).to_dicts()
+    }
     for day in DROPPED:
         assert rows[day]["bdi_date"] == D(2025, 11, 17)
         assert rows[day]["reached_back"] == f"bdi: used 2025-11-17, expected {day}"

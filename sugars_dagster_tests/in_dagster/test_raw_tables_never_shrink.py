@@ -37,7 +37,9 @@ def without_days(days: set[dt.date]) -> Callable[[list[dict]], list[dict]]:
     return lambda rows: [row for row in rows if row["trade_date"] not in days]
 
 
-def land(warehouse: Warehouse, instance: dg.DagsterInstance, world: RecordedWorld = WORLD, **bodies: bytes) -> dg.ExecuteInProcessResult:
+def land(
+    warehouse: Warehouse, instance: dg.DagsterInstance, world: RecordedWorld = WORLD, **bodies: bytes
+) -> dg.ExecuteInProcessResult:
     with world.serving(**bodies):
         return run_graph(fast_akshare(), warehouse, instance, partition_range=RANGE)
 
@@ -77,7 +79,10 @@ def succeeded(result: dg.ExecuteInProcessResult, step: str) -> bool:
 
 
 MISSING = {
-    "thousands-separators": (lambda days: {"bdi": bdi_with_thousands_separators(WORLD, days)}, {D(2025, 11, 20), D(2025, 11, 21)}),
+    "thousands-separators": (
+        lambda days: {"bdi": bdi_with_thousands_separators(WORLD, days)},
+        {D(2025, 11, 20), D(2025, 11, 21)},
+    ),
     "three-days-dropped": (
         lambda days: {"world": RecordedWorld(WORLD.first, WORLD.last, edits={Series.BDI: without_days(days)})},
         {D(2025, 11, 18), D(2025, 11, 19), D(2025, 11, 20)},
@@ -119,7 +124,11 @@ def test_a_history_that_starts_later_drops_nothing(sqlite_warehouse: Warehouse, 
     assert first.success, failure_text(first)
     raw_before, market_before = raw_bdi(sqlite_warehouse), market_bdi(sqlite_warehouse)
 
-    truncated = RecordedWorld(WORLD.first, WORLD.last, edits={Series.BDI: lambda rows: [r for r in rows if r["trade_date"] >= D(2025, 11, 15)]})
+    truncated = RecordedWorld(
+        WORLD.first,
+        WORLD.last,
+        edits={Series.BDI: lambda rows: [r for r in rows if r["trade_date"] >= D(2025, 11, 15)]},
+    )
     result = land(sqlite_warehouse, instance, world=truncated)
 
     assert result.success, failure_text(result)
@@ -146,7 +155,10 @@ def test_a_changed_past_value_is_a_revision_kept_with_what_it_was(sqlite_warehou
     assert result.success, failure_text(result)
     assert raw_bdi(sqlite_warehouse)[day] == old + 20
     [revision] = sqlite_warehouse.read_revisions(Series.BDI).to_dicts()
-    assert {key: revision[key] for key in ("series", "provider", "trade_date", "column_name", "old_value", "new_value", "run_id")} == {
+    assert {
+        key: revision[key]
+        for key in ("series", "provider", "trade_date", "column_name", "old_value", "new_value", "run_id")
+    } == {
         "series": "baltic_dry_index",
         "provider": BDI_PROVIDER,
         "trade_date": day,
@@ -177,8 +189,12 @@ def test_the_warehouse_keeps_absent_rows_and_records_revisions(warehouse: Wareho
     counts = warehouse.land_series(bdi_frame(BDI_PROVIDER, {2: 2411.0, 4: 2430.0, 5: 2440.0}), "run-2", t1)
 
     assert (counts.inserted, counts.revised, counts.unchanged, counts.absent) == (1, 1, 1, (D(2025, 12, 3),))
-    assert raw_bdi(warehouse) == {D(2025, 12, day): value for day, value in {1: 2400.0, 2: 2411.0, 3: 2420.0, 4: 2430.0, 5: 2440.0}.items()}
-    revisions = warehouse.read_revisions(Series.BDI).select("trade_date", "column_name", "old_value", "new_value", "run_id")
+    assert raw_bdi(warehouse) == {
+        D(2025, 12, day): value for day, value in {1: 2400.0, 2: 2411.0, 3: 2420.0, 4: 2430.0, 5: 2440.0}.items()
+    }
+    revisions = warehouse.read_revisions(Series.BDI).select(
+        "trade_date", "column_name", "old_value", "new_value", "run_id"
+    )
     assert revisions.rows() == [(D(2025, 12, 2), "bdi", 2410.0, 2411.0, "run-2")]
     # Retention is the one thing that deletes, and it leaves the raw tables alone.
     warehouse.delete_before(D(2026, 1, 1))
@@ -191,7 +207,9 @@ def test_the_check_names_the_first_ten_absent_days_and_counts_the_rest() -> None
     evaluation = _no_rows_dropped(Series.BDI, D(2025, 12, 5), counts)
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.description == (
-        "12 stored day(s) missing from the response, kept: " + ", ".join(str(day) for day in absent[:10]) + " and 2 more"
+        "12 stored day(s) missing from the response, kept: "
+        + ", ".join(str(day) for day in absent[:10])
+        + " and 2 more"
     )
     # Only stored days newer than the response's newest: a warning, not a block.
     newest_only = _no_rows_dropped(Series.BDI, D(2025, 10, 31), counts)

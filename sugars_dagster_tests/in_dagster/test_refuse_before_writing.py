@@ -64,9 +64,7 @@ def real_warehouse(warehouse: Warehouse, instance: dg.DagsterInstance) -> None:
     assert result.success, failure_text(result)
 
 
-def refused_without_writing(
-    source: DemoSource, warehouse: Warehouse, instance: dg.DagsterInstance, **options
-) -> str:
+def refused_without_writing(source: DemoSource, warehouse: Warehouse, instance: dg.DagsterInstance, **options) -> str:
     before = row_counts(warehouse)
     result = run_graph(source, warehouse, instance, partition=DAY, **options)
     assert not result.success
@@ -109,7 +107,9 @@ def _forget_the_kind(warehouse: Warehouse) -> None:
         conn.execute(sa.text(f"DROP TABLE {warehouse_kind.name}"))
 
 
-def test_a_warehouse_without_a_kind_row_takes_its_kind_from_its_rows(sqlite_warehouse: Warehouse, tmp_path, instance) -> None:
+def test_a_warehouse_without_a_kind_row_takes_its_kind_from_its_rows(
+    sqlite_warehouse: Warehouse, tmp_path, instance
+) -> None:
     sqlite_warehouse.land_series(_landed("sina:spot_goods:BDI"), "old-run", T0)
     _forget_the_kind(sqlite_warehouse)
     message = refused_without_writing(DemoSource(), sqlite_warehouse, instance)
@@ -142,7 +142,9 @@ def test_market_daily_rows_of_unknown_origin_make_a_real_warehouse(sqlite_wareho
     assert "this warehouse holds real market data (unknown source)" in message
     # Refused before the provenance columns were added or any table created.
     assert sa.inspect(sqlite_warehouse.engine()).get_table_names() == [market_daily.name]
-    assert "source" not in {column["name"] for column in sa.inspect(sqlite_warehouse.engine()).get_columns("market_daily")}
+    assert "source" not in {
+        column["name"] for column in sa.inspect(sqlite_warehouse.engine()).get_columns("market_daily")
+    }
 
 
 def test_an_incompatible_market_daily_is_refused_and_no_table_is_created(sqlite_warehouse: Warehouse, instance) -> None:

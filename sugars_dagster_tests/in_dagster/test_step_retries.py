@@ -36,7 +36,9 @@ class TroubledSource(DemoSource):
         return super().fetch(series, first, last, log)
 
 
-def run(source: DemoSource, warehouse: Warehouse, instance: dg.DagsterInstance, partition: str) -> dg.ExecuteInProcessResult:
+def run(
+    source: DemoSource, warehouse: Warehouse, instance: dg.DagsterInstance, partition: str
+) -> dg.ExecuteInProcessResult:
     job = dg.define_asset_job("retrying_job", selection=dg.AssetSelection.all(), op_retry_policy=FAST_RETRIES)
     definitions = dg.Definitions(
         assets=GRAPH,

@@ -132,7 +132,9 @@ def test_in_an_outage_the_loadable_days_arrive_within_one_retry_and_the_stuck_on
 
     # Dagster's partition status agrees with the warehouse.
     statuses = instance.get_status_by_partition(
-        dg.AssetKey("market_daily"), [f"2025-12-0{day}" for day in range(1, 6)], defs.resolve_job_def("market_daily_job").partitions_def
+        dg.AssetKey("market_daily"),
+        [f"2025-12-0{day}" for day in range(1, 6)],
+        defs.resolve_job_def("market_daily_job").partitions_def,
     )
     # With DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS (scripts/*), Dagster shows the days of
     # a failed range run as missing rather than failed; either way not materialized.
@@ -183,7 +185,9 @@ def test_a_failure_alerted_once_is_not_repeated_by_the_freshness_alarm_and_a_new
 # --- a stuck day for weeks --------------------------------------------------------------------
 
 
-def test_a_day_that_never_loads_is_retried_for_weeks_without_breaking_the_sensor(instance, sqlite_warehouse, move_clock) -> None:
+def test_a_day_that_never_loads_is_retried_for_weeks_without_breaking_the_sensor(
+    instance, sqlite_warehouse, move_clock
+) -> None:
     # Every request fails (nothing loads 12-04); the sensor is asked at each retry time for
     # 60 tries, well past the 37th, where the delay used to overflow and every tick raised.
     assert run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-10-06", "2025-12-03")).success
@@ -198,7 +202,9 @@ def test_a_day_that_never_loads_is_retried_for_weeks_without_breaking_the_sensor
         ticks += 1
         cursor = result.cursor
         # Newer days go missing as the weeks pass (nothing loads); only the stuck day is followed.
-        keys += [request.run_key for request in result.run_requests if request.run_key.startswith("catchup 2025-12-04...")]
+        keys += [
+            request.run_key for request in result.run_requests if request.run_key.startswith("catchup 2025-12-04...")
+        ]
         next_try = dt.datetime.fromisoformat(json.loads(cursor)["backoff"]["2025-12-04"]["next_try"])
         moment = max(next_try, moment + dt.timedelta(minutes=2))  # the next tick after it is due
     assert keys[0] == "catchup 2025-12-04...2025-12-04 attempt 1"
@@ -259,7 +265,9 @@ cursors = st.one_of(
     st.none(),
     st.text(max_size=60),
     st.dictionaries(
-        st.one_of(st.dates(min_value=D(2000, 1, 1), max_value=D(2100, 1, 1)).map(dt.date.isoformat), st.text(max_size=10)),
+        st.one_of(
+            st.dates(min_value=D(2000, 1, 1), max_value=D(2100, 1, 1)).map(dt.date.isoformat), st.text(max_size=10)
+        ),
         st.fixed_dictionaries(
             {
                 "attempts": st.one_of(st.integers(min_value=-10, max_value=10**12), st.text(max_size=3)),

@@ -83,7 +83,13 @@ def test_the_window_ends_exactly_as_the_new_frame_says(warehouse: Warehouse) -> 
 
 def test_rows_outside_the_window_are_untouched(warehouse: Warehouse) -> None:
     warehouse.write_market_daily(
-        rows((20, 5500.0)), D(2025, 12, 20), D(2025, 12, 20), source_label="akshare", synthetic=False, run_id="r0", now=T0
+        rows((20, 5500.0)),
+        D(2025, 12, 20),
+        D(2025, 12, 20),
+        source_label="akshare",
+        synthetic=False,
+        run_id="r0",
+        now=T0,
     )
     write(warehouse, rows())  # an empty week: clears 12-01..12-07 only
     assert [row["record_date"] for row in stored(warehouse)] == [D(2025, 12, 20)]
@@ -93,7 +99,10 @@ def test_a_failed_write_leaves_the_window_as_it_was(warehouse: Warehouse) -> Non
     write(warehouse, rows((1, 5400.0), (2, 5410.0)))
     before = stored(warehouse)
     broken = rows((1, 5401.0), (2, 5411.0)).with_columns(
-        pl.when(pl.col("record_date") == D(2025, 12, 2)).then(None).otherwise(pl.col("sugar_close")).alias("sugar_close")
+        pl.when(pl.col("record_date") == D(2025, 12, 2))
+        .then(None)
+        .otherwise(pl.col("sugar_close"))
+        .alias("sugar_close")
     )
     with pytest.raises(sa.exc.IntegrityError):
         write(warehouse, broken, now=T1, run_id="run-2")
@@ -261,7 +270,9 @@ def test_concurrent_writers_of_one_window_queue_and_the_table_equals_one_of_them
         thread.join(timeout=120)
     assert errors == []
     final = [(row["record_date"], row["sugar_close"]) for row in stored(warehouse)]
-    assert final in [[(row["record_date"], row["sugar_close"]) for row in frame.to_dicts()] for frame in frames.values()]
+    assert final in [
+        [(row["record_date"], row["sugar_close"]) for row in frame.to_dicts()] for frame in frames.values()
+    ]
     assert len({row["run_id"] for row in stored(warehouse)}) == 1
 
 

@@ -74,13 +74,20 @@ def test_step_logs_are_on_a_volume_the_webservers_read() -> None:
 
 def test_only_the_daemon_and_the_webserver_reach_the_docker_engine() -> None:
     override = yaml.safe_load((ROOT / "docker-compose.runs.yml").read_text())["services"]
-    with_socket = {name for name, service in override.items() if "/var/run/docker.sock:/var/run/docker.sock" in service.get("volumes", [])}
+    with_socket = {
+        name
+        for name, service in override.items()
+        if "/var/run/docker.sock:/var/run/docker.sock" in service.get("volumes", [])
+    }
     # The daemon launches and monitors run containers; the webserver terminates them.
     assert with_socket == {"daemon", "webserver"}
     assert all(override[name]["group_add"] for name in with_socket)
     for name, service in override.items():
         assert service["environment"]["DAGSTER_HOME"] == "/opt/dagster/docker-runs", name
-    assert "COPY deploy/docker-runs/dagster.yaml /opt/dagster/docker-runs/dagster.yaml" in (ROOT / "Dockerfile").read_text()
+    assert (
+        "COPY deploy/docker-runs/dagster.yaml /opt/dagster/docker-runs/dagster.yaml"
+        in (ROOT / "Dockerfile").read_text()
+    )
 
 
 # --- the image -------------------------------------------------------------------------------
@@ -188,9 +195,22 @@ def test_the_docker_launcher_starts_a_container_that_runs_the_job_alone(tmp_path
         )
         launches = [
             subprocess.Popen(
-                [str(BIN / "dagster"), "job", "launch", "-m", "sugars_dagster.definitions", "-j", "market_daily_job",
-                 "--tags", json.dumps({"dagster/partition": day})],
-                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    str(BIN / "dagster"),
+                    "job",
+                    "launch",
+                    "-m",
+                    "sugars_dagster.definitions",
+                    "-j",
+                    "market_daily_job",
+                    "--tags",
+                    json.dumps({"dagster/partition": day}),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for day in ("2025-11-27", "2025-11-28")
         ]
@@ -225,12 +245,20 @@ def test_the_docker_launcher_starts_a_container_that_runs_the_job_alone(tmp_path
             container = created[to_run.run_id]
             image_env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "DAGSTER_HOME": str(home), "TZ": "UTC"}
             executed = subprocess.run(
-                container["command"], env=image_env | container["environment"], cwd=tmp_path, capture_output=True, text=True, timeout=180
+                container["command"],
+                env=image_env | container["environment"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=180,
             )
             assert executed.returncode == 0, executed.stderr[-3000:]
             assert instance.get_run_by_id(to_run.run_id).status == dg.DagsterRunStatus.SUCCESS
             with sa.create_engine(warehouse).connect() as conn:
-                assert conn.execute(sa.text("SELECT count(*) FROM market_daily WHERE record_date = '2025-11-28'")).scalar() == 1
+                assert (
+                    conn.execute(sa.text("SELECT count(*) FROM market_daily WHERE record_date = '2025-11-28'")).scalar()
+                    == 1
+                )
             # Its step logs landed where the webserver reads them.
             assert list((tmp_path / "compute-logs" / to_run.run_id).rglob("*.err"))
 
@@ -283,7 +311,10 @@ def test_a_multi_host_deployment_refuses_a_local_export_target(environ, message)
 
 
 def test_a_multi_host_deployment_takes_postgresql_and_an_object_store() -> None:
-    environ = MULTI_HOST | {"SUGARS_WAREHOUSE_URL": "postgresql+psycopg://sugars@db/market", "SUGARS_EXPORT_URL": "s3://backups/sugars"}
+    environ = MULTI_HOST | {
+        "SUGARS_WAREHOUSE_URL": "postgresql+psycopg://sugars@db/market",
+        "SUGARS_EXPORT_URL": "s3://backups/sugars",
+    }
     warehouse_from_env(environ)
     export_target_from_env(environ)
     with pytest.raises(ConfigError, match="is not a deployment"):
@@ -294,8 +325,12 @@ def test_the_code_location_does_not_load_with_one_host_storage_in_a_multi_host_d
     """What a pod or a run container sees when the settings are wrong: the load fails, naming why."""
     loaded = subprocess.run(
         [sys.executable, "-c", "import sugars_dagster.definitions"],
-        env=product_environment({"SUGARS_DEPLOYMENT": "multi-host", "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path)}),
-        cwd=tmp_path, capture_output=True, text=True,
+        env=product_environment(
+            {"SUGARS_DEPLOYMENT": "multi-host", "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path)}
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert loaded.returncode != 0
     assert "SUGARS_DEPLOYMENT=multi-host needs a PostgreSQL warehouse" in loaded.stderr
@@ -326,7 +361,9 @@ def test_the_helm_values_make_the_instance_dagster_yaml_makes() -> None:
     assert concurrency["enabled"] is True
     assert _snake_keys(concurrency["pools"]) == instance["concurrency"]["pools"]
     assert _snake_keys(concurrency["runs"]) == instance["concurrency"]["runs"]
-    assert HELM_VALUES["retention"]["schedule"]["purgeAfterDays"] == instance["retention"]["schedule"]["purge_after_days"]
+    assert (
+        HELM_VALUES["retention"]["schedule"]["purgeAfterDays"] == instance["retention"]["schedule"]["purge_after_days"]
+    )
     assert HELM_VALUES["retention"]["sensor"]["purgeAfterDays"] == instance["retention"]["sensor"]["purge_after_days"]
     assert HELM_VALUES["telemetry"] == instance["telemetry"]
     storage = instance["storage"]["postgres"]["postgres_db"]
@@ -344,7 +381,12 @@ def test_the_helm_code_location_is_this_image_in_a_multi_host_deployment() -> No
     assert set(env) - {"TZ"} <= set(RUN_ENVIRONMENT)
     assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
     secret = {"name": "sugars-dagster-env"}
-    for holder in (deployment, HELM_VALUES["runLauncher"]["config"]["k8sRunLauncher"], HELM_VALUES["dagsterWebserver"], HELM_VALUES["dagsterDaemon"]):
+    for holder in (
+        deployment,
+        HELM_VALUES["runLauncher"]["config"]["k8sRunLauncher"],
+        HELM_VALUES["dagsterWebserver"],
+        HELM_VALUES["dagsterDaemon"],
+    ):
         assert secret in holder["envSecrets"]
 
 
@@ -358,7 +400,11 @@ def test_step_logs_reach_s3_compatible_storage_as_the_helm_values_configure_them
     server.start()
     try:
         host, port = server.get_host_and_port()
-        for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             monkeypatch.setenv(name, value)
         values = HELM_VALUES["computeLogManager"]
         assert values["type"] == "S3ComputeLogManager"
@@ -373,14 +419,30 @@ def test_step_logs_reach_s3_compatible_storage_as_the_helm_values_configure_them
         def says_hello() -> None:
             print("hello from a step")
 
-        overrides = {"compute_logs": {"module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager", "config": config}}
+        overrides = {
+            "compute_logs": {
+                "module": "dagster_aws.s3.compute_log_manager",
+                "class": "S3ComputeLogManager",
+                "config": config,
+            }
+        }
         with dg.instance_for_test(overrides=overrides) as instance:
             result = dg.materialize([says_hello], instance=instance)
             assert result.success
-            [captured] = [event for event in instance.all_logs(result.run_id) if event.dagster_event and event.dagster_event.event_type == dg.DagsterEventType.LOGS_CAPTURED]
+            [captured] = [
+                event
+                for event in instance.all_logs(result.run_id)
+                if event.dagster_event and event.dagster_event.event_type == dg.DagsterEventType.LOGS_CAPTURED
+            ]
             log_key = [result.run_id, "compute_logs", captured.dagster_event.logs_captured_data.file_key]
             assert "hello from a step" in instance.compute_log_manager.get_log_data(log_key).stdout.decode()
-        listed = boto3.client("s3", endpoint_url=config["endpoint_url"]).list_objects_v2(Bucket=config["bucket"])["Contents"]
-        assert any(item["Key"].startswith(f"{config['prefix']}/storage/{result.run_id}/compute_logs/") and item["Key"].endswith(".out") for item in listed)
+        listed = boto3.client("s3", endpoint_url=config["endpoint_url"]).list_objects_v2(Bucket=config["bucket"])[
+            "Contents"
+        ]
+        assert any(
+            item["Key"].startswith(f"{config['prefix']}/storage/{result.run_id}/compute_logs/")
+            and item["Key"].endswith(".out")
+            for item in listed
+        )
     finally:
         server.stop()

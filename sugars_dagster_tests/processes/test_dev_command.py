@@ -53,7 +53,12 @@ def test_scripts_dev_serves_the_ui_with_the_daemon_on_loopback(tmp_path) -> None
     )
     log = (tmp_path / "dev.log").open("w")
     process = subprocess.Popen(
-        [str(ROOT / "scripts" / "dev")], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [str(ROOT / "scripts" / "dev")],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -69,8 +74,16 @@ def test_scripts_dev_serves_the_ui_with_the_daemon_on_loopback(tmp_path) -> None
             time.sleep(2)
         assert data is not None, (tmp_path / "dev.log").read_text()[-3000:]
         assets = {"/".join(node["assetKey"]["path"]) for node in data["assetNodes"]}
-        assert {"market_daily", "zce_sugar_bars", "usd_cny_central_parity", "baltic_dry_index", "ice_raw_sugar_bars"} <= assets
-        daemons = {status["daemonType"]: status["healthy"] for status in data["instance"]["daemonHealth"]["allDaemonStatuses"]}
+        assert {
+            "market_daily",
+            "zce_sugar_bars",
+            "usd_cny_central_parity",
+            "baltic_dry_index",
+            "ice_raw_sugar_bars",
+        } <= assets
+        daemons = {
+            status["daemonType"]: status["healthy"] for status in data["instance"]["daemonHealth"]["allDaemonStatuses"]
+        }
         assert daemons.get("SCHEDULER") is True
         schedules = {s["name"]: s["scheduleState"]["status"] for s in data["schedulesOrError"]["results"]}
         assert schedules == {"market_daily_schedule": "RUNNING"}

@@ -84,7 +84,11 @@ def test_compose_holds_no_secret_and_pins_what_it_runs() -> None:
     assert SERVICES["daemon"]["environment"]["TZ"] == "UTC"
     committed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     assert ".env" not in committed and ".env.example" in committed
-    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#"))
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     assert example["POSTGRES_PASSWORD"] == "" and example["SUGARS_WAREHOUSE_URL"] == ""
 
 
@@ -105,7 +109,16 @@ def topology(tmp_path_factory) -> Topology:
     with production_topology(tmp_path_factory.mktemp("topology"), server) as deployment:
         # The sources land once, as the nightly job would, so that UI runs of market_daily alone
         # have raw data to build from.
-        loaded = deployment.run("asset", "materialize", "-m", "sugars_dagster.definitions", "--select", "*market_daily", "--partition", "2025-11-28")
+        loaded = deployment.run(
+            "asset",
+            "materialize",
+            "-m",
+            "sugars_dagster.definitions",
+            "--select",
+            "*market_daily",
+            "--partition",
+            "2025-11-28",
+        )
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         yield deployment
 
@@ -130,12 +143,18 @@ def test_health_checks_pass_and_nothing_listens_beyond_loopback(topology: Topolo
     with urllib.request.urlopen(f"{topology.ui_url}/server_info", timeout=10) as response:
         assert json.load(response)["dagster_webserver_version"] == "1.13.27"
     liveness = subprocess.run(
-        [str(Path(os.sys.executable).with_name("dagster-daemon")), "liveness-check"], env=topology.env, capture_output=True
+        [str(Path(os.sys.executable).with_name("dagster-daemon")), "liveness-check"],
+        env=topology.env,
+        capture_output=True,
     )
     assert liveness.returncode == 0
     listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout.splitlines()
     groups = {pid for pid in topology.process_groups()}
-    ours = [line for line in listening if any(os.getpgid(int(pid)) in groups for pid in re.findall(r"pid=(\d+)", line) if _alive(int(pid)))]
+    ours = [
+        line
+        for line in listening
+        if any(os.getpgid(int(pid)) in groups for pid in re.findall(r"pid=(\d+)", line) if _alive(int(pid)))
+    ]
     assert len(ours) >= 2  # the code server and the webserver
     assert all(_loopback(line.split()[3]) for line in ours), ours
 
@@ -168,9 +187,17 @@ def test_ui_materializes_one_partition(topology: Topology) -> None:
         dialog.get_by_text("1 partition", exact=True).wait_for()
         dialog.get_by_role("button", name="Launch 1 run").click()
         dialog.wait_for(state="hidden")  # closed once the launch went through
-    wait_for(lambda: loaded_days(topology, D(2025, 12, 8), D(2025, 12, 8)) == [D(2025, 12, 8)], 180, "the UI's run to load the day")
+    wait_for(
+        lambda: loaded_days(topology, D(2025, 12, 8), D(2025, 12, 8)) == [D(2025, 12, 8)],
+        180,
+        "the UI's run to load the day",
+    )
     [run] = runs(topology, tags={"dagster/partition": day})
-    wait_for(lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS, 60, "the run to finish")
+    wait_for(
+        lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS,
+        60,
+        "the run to finish",
+    )
     assert run.tags.get("dagster/from_ui") == "true"
 
 
@@ -187,8 +214,14 @@ def test_ui_backfills_a_range_from_the_partitions_view(topology: Topology) -> No
         dialog.get_by_role("button", name="Launch backfill").click()
         dialog.wait_for(state="hidden")
     expected = trading_calendar.snapshot_calendar().sessions_between(D(2025, 12, 15), D(2025, 12, 19))
-    wait_for(lambda: loaded_days(topology, D(2025, 12, 15), D(2025, 12, 19)) == expected, 240, "the backfill to load the days")
-    backfill_runs = [run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == "2025-12-15"]
+    wait_for(
+        lambda: loaded_days(topology, D(2025, 12, 15), D(2025, 12, 19)) == expected,
+        240,
+        "the backfill to load the days",
+    )
+    backfill_runs = [
+        run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == "2025-12-15"
+    ]
     assert len(backfill_runs) == 1 and "dagster/backfill" in backfill_runs[0].tags  # one run for the range
 
 
@@ -206,15 +239,28 @@ def test_step_logs_of_a_queued_run_show_in_the_ui(topology: Topology) -> None:
     its steps' output back from the compute-log storage that dagster.yaml configures."""
     day = "2025-11-21"
     launched = topology.run(
-        "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "market_daily_job", "--tags", json.dumps({"dagster/partition": day})
+        "job",
+        "launch",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-j",
+        "market_daily_job",
+        "--tags",
+        json.dumps({"dagster/partition": day}),
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
-    wait_for(lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS, 240, "the daemon to run it")
+    wait_for(
+        lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS,
+        240,
+        "the daemon to run it",
+    )
     [run] = runs(topology, tags={"dagster/partition": day})
     events = topology.graphql(RUN_LOGS, {"runId": run.run_id})["data"]["logsForRun"]["events"]
     captured = [event for event in events if event["__typename"] == "LogsCapturedEvent"]
     assert captured and "market_daily" in {key for event in captured for key in event["stepKeys"]}
-    logs = topology.graphql(CAPTURED_LOGS, {"logKey": [run.run_id, "compute_logs", captured[0]["fileKey"]]})["data"]["capturedLogs"]
+    logs = topology.graphql(CAPTURED_LOGS, {"logKey": [run.run_id, "compute_logs", captured[0]["fileKey"]]})["data"][
+        "capturedLogs"
+    ]
     # The step's own output: Dagster's log lines for each step it ran, as the UI shows them.
     assert "market_daily" in logs["stderr"] and "STEP_SUCCESS" in logs["stderr"], logs
     assert Path(topology.env["DAGSTER_COMPUTE_LOGS_DIR"], run.run_id).is_dir()
@@ -273,11 +319,22 @@ def test_ui_lineage_shows_the_sources_upstream_and_the_assets_downstream(topolog
 def test_cli_job_launch_is_queued_then_run_by_the_daemon(topology: Topology) -> None:
     day = "2025-11-20"
     launched = topology.run(
-        "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "market_daily_job", "--tags", json.dumps({"dagster/partition": day})
+        "job",
+        "launch",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-j",
+        "market_daily_job",
+        "--tags",
+        json.dumps({"dagster/partition": day}),
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
     [run] = runs(topology, tags={"dagster/partition": day})
-    wait_for(lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS, 240, "the daemon to run it")
+    wait_for(
+        lambda: runs(topology, tags={"dagster/partition": day})[0].status == dg.DagsterRunStatus.SUCCESS,
+        240,
+        "the daemon to run it",
+    )
     with topology.instance() as instance:
         kinds = [entry.dagster_event.event_type for entry in instance.all_logs(run.run_id) if entry.dagster_event]
     # Queued by the CLI, started later by the daemon's run queue.
@@ -291,13 +348,24 @@ def test_cli_asset_materialize_with_partition_and_range(topology: Topology) -> N
     assert one.returncode == 0, one.stderr[-3000:]
     many = topology.run(*select, "--partition-range", "2025-11-04...2025-11-07")
     assert many.returncode == 0, many.stderr[-3000:]
-    assert loaded_days(topology, D(2025, 11, 3), D(2025, 11, 7)) == trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 3), D(2025, 11, 7))
+    assert loaded_days(
+        topology, D(2025, 11, 3), D(2025, 11, 7)
+    ) == trading_calendar.snapshot_calendar().sessions_between(D(2025, 11, 3), D(2025, 11, 7))
 
 
 def test_cli_job_backfill(topology: Topology) -> None:
     backfill = topology.run(
-        "job", "backfill", "-w", str(ROOT / "workspace.yaml"), "-j", "market_daily_job",
-        "--from", "2025-10-13", "--to", "2025-10-15", "--noprompt",
+        "job",
+        "backfill",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-j",
+        "market_daily_job",
+        "--from",
+        "2025-10-13",
+        "--to",
+        "2025-10-15",
+        "--noprompt",
     )
     assert backfill.returncode == 0, backfill.stderr[-3000:]
     expected = trading_calendar.snapshot_calendar().sessions_between(D(2025, 10, 13), D(2025, 10, 15))
@@ -310,6 +378,7 @@ def test_graphql_status_replaces_the_old_status_endpoint(topology: Topology) -> 
     assert status["schedule"]["running"] is (schedule_status(topology) == "RUNNING")
     if status["schedule"]["running"]:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT02:00:00\+08:00", status["schedule"]["next_tick"])
+
     # The daemon's catch-up sensor may be running a load right now: compare a status read while
     # no run changed state between it and Dagster's own record.
     def agrees() -> bool:
@@ -319,7 +388,10 @@ def test_graphql_status_replaces_the_old_status_endpoint(topology: Topology) -> 
 
     wait_for(agrees, 120, "the status's last run to agree with Dagster's record of it")
     printed = subprocess.run(
-        [os.sys.executable, "-m", "sugars_dagster.status", "--url", topology.ui_url], capture_output=True, text=True, check=True
+        [os.sys.executable, "-m", "sugars_dagster.status", "--url", topology.ui_url],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(printed.stdout)["schedule"]["name"] == "market_daily_schedule"
 
@@ -332,7 +404,11 @@ mutation { startSchedule(scheduleSelector: {repositoryLocationName: "sugars_dags
 
 def test_a_read_only_webserver_refuses_mutations(topology: Topology) -> None:
     read_only = Topology(
-        root=topology.root / "read_only", env=topology.env, ui_port=free_port(), code_port=topology.code_port, warehouse_url=topology.warehouse_url
+        root=topology.root / "read_only",
+        env=topology.env,
+        ui_port=free_port(),
+        code_port=topology.code_port,
+        warehouse_url=topology.warehouse_url,
     )
     read_only.root.mkdir(exist_ok=True)
     read_only.start_webserver("--read-only")
@@ -340,6 +416,9 @@ def test_a_read_only_webserver_refuses_mutations(topology: Topology) -> None:
         answer = read_only.graphql(START_SCHEDULE)["data"]["startSchedule"]
         assert answer["__typename"] == "UnauthorizedError", answer
         # Reading works as usual.
-        assert read_only.graphql(SCHEDULE_STATE)["data"]["scheduleOrError"]["scheduleState"]["status"] in {"RUNNING", "STOPPED"}
+        assert read_only.graphql(SCHEDULE_STATE)["data"]["scheduleOrError"]["scheduleState"]["status"] in {
+            "RUNNING",
+            "STOPPED",
+        }
     finally:
         read_only.close()

@@ -89,9 +89,20 @@ def test_the_daemon_finds_deleted_days_and_loads_them_once(tmp_path) -> None:
     def loaded_days() -> set[dt.date]:
         return warehouse.market_daily_dates(expected[0], expected[-1])
 
-    code_server = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port), "-m", "sugars_dagster.definitions"]
+    code_server = [
+        str(BIN / "dagster"),
+        "code-server",
+        "start",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        "sugars_dagster.definitions",
+    ]
     daemon = [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")]
     with process(code_server, env, tmp_path / "code_server.log"), process(daemon, env, tmp_path / "daemon.log"):
+
         def sensor_says_all_loaded() -> bool:
             message = latest_skip_message(home, "market_daily_catchup_sensor") or ""
             return message.startswith(f"all {len(expected)} trading days since")
@@ -122,7 +133,13 @@ def test_the_daemon_finds_deleted_days_and_loads_them_once(tmp_path) -> None:
 def test_two_launches_of_the_same_day_at_once_are_serialized(tmp_path) -> None:
     env = product_env(tmp_path)
     launches = [
-        subprocess.Popen([DAGSTER, *materialize_args("--partition", "2025-12-04")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [DAGSTER, *materialize_args("--partition", "2025-12-04")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [launch.communicate(timeout=300)[0] for launch in launches]
@@ -154,7 +171,17 @@ def test_a_forced_source_failure_produces_one_alert(tmp_path) -> None:
             SUGARS_CODE_SERVER_PORT=str(port),
         )
         home = tmp_path / "dagster_home"
-        code_server = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port), "-m", "sugars_dagster.definitions"]
+        code_server = [
+            str(BIN / "dagster"),
+            "code-server",
+            "start",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "sugars_dagster.definitions",
+        ]
         daemon = [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")]
         with process(code_server, env, tmp_path / "code_server.log"), process(daemon, env, tmp_path / "daemon.log"):
             wait_for(
@@ -172,9 +199,14 @@ def test_a_forced_source_failure_produces_one_alert(tmp_path) -> None:
                 "HTTP_PROXY": "http://127.0.0.1:9",
             }
             launch = subprocess.run(
-                [DAGSTER, *materialize_args("--partition", "2025-12-04")], env=failing, capture_output=True, text=True, timeout=300
+                [DAGSTER, *materialize_args("--partition", "2025-12-04")],
+                env=failing,
+                capture_output=True,
+                text=True,
+                timeout=300,
             )
             assert launch.returncode != 0
+
             def failure_alerts() -> list[dict]:
                 # The freshness alarm may speak too: the warehouse is empty on a trading morning.
                 return [message for message in inbox.messages if " failed for " in message["title"]]
@@ -186,6 +218,9 @@ def test_a_forced_source_failure_produces_one_alert(tmp_path) -> None:
     assert message["title"] == "sugars_dagster: __ASSET_JOB failed for 2025-12-04"
     body = message["message"]
     assert "Partition(s): 2025-12-04" in body
-    assert "zce_sugar_bars - SourceFetchError: every provider of zce_sugar_bars: Sina futures_zh_daily_sina(symbol='SR0'): gave up after 1 attempt(s)" in body
+    assert (
+        "zce_sugar_bars - SourceFetchError: every provider of zce_sugar_bars: Sina futures_zh_daily_sina(symbol='SR0'): gave up after 1 attempt(s)"
+        in body
+    )
     assert "Eastmoney futures_hist_em(symbol='白糖主连'): gave up after 1 attempt(s)" in body
     assert "http://127.0.0.1:3000/runs/" in body

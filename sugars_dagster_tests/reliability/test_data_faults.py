@@ -50,14 +50,18 @@ def count(warehouse: Warehouse, table: sa.Table) -> int:
 # 4 -------------------------------------------------------------------------------------------
 
 
-def test_4_the_same_day_rerun_five_times_gives_identical_rows_and_counts(postgres_warehouse: Warehouse, instance) -> None:
+def test_4_the_same_day_rerun_five_times_gives_identical_rows_and_counts(
+    postgres_warehouse: Warehouse, instance
+) -> None:
     """The same day rerun five times → identical rows and counts."""
     tables = [market_daily, *RAW_TABLES.values()]
     snapshots, metadata = [], []
     for _ in range(5):
         result = run_graph(DemoSource(), postgres_warehouse, instance, partition="2025-12-04")
         assert result.success, failure_text(result)
-        snapshots.append((market_rows(postgres_warehouse).rows(), [count(postgres_warehouse, table) for table in tables]))
+        snapshots.append(
+            (market_rows(postgres_warehouse).rows(), [count(postgres_warehouse, table) for table in tables])
+        )
         [day] = market_daily_metadata(result)
         metadata.append((day["rows_inserted"], day["rows_updated"], day["rows_unchanged"], day["rows_deleted"]))
     assert all(snapshot == snapshots[0] for snapshot in snapshots)  # values, updated_at and run_id alike
@@ -87,7 +91,9 @@ def failing_sina(mode: str, calls: list[float]):
 
 
 @pytest.mark.parametrize("mode", ["hang", "503", "456", "502", "html"])
-def test_5_a_failing_source_is_bounded_retried_replaced_then_reported_once(sqlite_warehouse: Warehouse, instance, mode: str) -> None:
+def test_5_a_failing_source_is_bounded_retried_replaced_then_reported_once(
+    sqlite_warehouse: Warehouse, instance, mode: str
+) -> None:
     """A source that hangs, answers 5xx, 456 or 502, or returns HTML → bounded time, retries with
     backoff, the fallback source, then one clear failure and one alert."""
     world = RecordedWorld(D(2025, 11, 3), D(2025, 12, 5))
@@ -116,7 +122,9 @@ def test_5_a_failing_source_is_bounded_retried_replaced_then_reported_once(sqlit
     failed, calls, elapsed = run(eastmoney_sr=EASTMONEY_DOWN)
     assert not failed.success and len(calls) == 3 and elapsed < 15
     text = failure_text(failed)
-    assert "every provider of zce_sugar_bars: Sina futures_zh_daily_sina(symbol='SR0'): gave up after 3 attempt(s)" in text
+    assert (
+        "every provider of zce_sugar_bars: Sina futures_zh_daily_sina(symbol='SR0'): gave up after 3 attempt(s)" in text
+    )
     assert "Eastmoney futures_hist_em(symbol='白糖主连'): gave up after 3 attempt(s)" in text
     # ... and one alert.
     [failure] = instance.all_logs(failed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
@@ -151,11 +159,36 @@ def _set(field: str, value: object, index: int = 5):
     ("series", "edit", "rename", "expected"),
     [
         (Series.ICE_NO11, None, True, "Sina futures_foreign_hist(symbol='RS'), field 'close': column missing"),
-        (Series.ICE_NO11, _set("close", "停牌"), False, "Sina futures_foreign_hist(symbol='RS'), field 'close': not a number"),
-        (Series.ZCE_SUGAR, _set("close", float("nan")), False, "Sina futures_zh_daily_sina(symbol='SR0'), field 'close': missing values"),
-        (Series.ZCE_SUGAR, lambda rows: rows[:6] + rows[5:], False, "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': duplicate dates"),
-        (Series.ZCE_SUGAR, _set("low", -5380.0), False, "Sina futures_zh_daily_sina(symbol='SR0'), field 'low': zero or negative prices"),
-        (Series.ZCE_SUGAR, _swap_first_two, False, "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': dates out of order"),
+        (
+            Series.ICE_NO11,
+            _set("close", "停牌"),
+            False,
+            "Sina futures_foreign_hist(symbol='RS'), field 'close': not a number",
+        ),
+        (
+            Series.ZCE_SUGAR,
+            _set("close", float("nan")),
+            False,
+            "Sina futures_zh_daily_sina(symbol='SR0'), field 'close': missing values",
+        ),
+        (
+            Series.ZCE_SUGAR,
+            lambda rows: rows[:6] + rows[5:],
+            False,
+            "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': duplicate dates",
+        ),
+        (
+            Series.ZCE_SUGAR,
+            _set("low", -5380.0),
+            False,
+            "Sina futures_zh_daily_sina(symbol='SR0'), field 'low': zero or negative prices",
+        ),
+        (
+            Series.ZCE_SUGAR,
+            _swap_first_two,
+            False,
+            "Sina futures_zh_daily_sina(symbol='SR0'), field 'date': dates out of order",
+        ),
     ],
     ids=["renamed-column", "string", "nan", "duplicate-dates", "negative-price", "out-of-order"],
 )
@@ -204,7 +237,9 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
     late = run_graph(DemoWithoutSugarBar(missing_day="2025-12-04"), sqlite_warehouse, instance, partition="2025-12-04")
     assert not late.success and "no bar for trading day 2025-12-04 yet" in failure_text(late)
     assert D(2025, 12, 4) not in set(market_rows(sqlite_warehouse)["record_date"].to_list())
-    status = instance.get_status_by_partition(dg.AssetKey("market_daily"), ["2025-12-04"], defs.resolve_job_def("market_daily_job").partitions_def)
+    status = instance.get_status_by_partition(
+        dg.AssetKey("market_daily"), ["2025-12-04"], defs.resolve_job_def("market_daily_job").partitions_def
+    )
     assert status["2025-12-04"] != dg.AssetPartitionStatus.MATERIALIZED
 
     from sugars_dagster.defs.catchup_policy import CatchupPolicy
@@ -215,7 +250,9 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
 
     def tick(sensor, name: str, local: dt.datetime, **resources):
         move_clock(local)
-        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursors[name], resources=resources))
+        result = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=cursors[name], resources=resources)
+        )
         cursors[name] = result.cursor
         return result
 
@@ -228,7 +265,9 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
     }
     keys = []
     for minutes in (0, 10, 20, 40, 50):  # the requested runs keep failing: nothing loads the day
-        requested = tick(catchup, "catchup", dt.datetime(2025, 12, 5, 4, 0) + dt.timedelta(minutes=minutes), **catchup_resources)
+        requested = tick(
+            catchup, "catchup", dt.datetime(2025, 12, 5, 4, 0) + dt.timedelta(minutes=minutes), **catchup_resources
+        )
         keys.append([request.run_key for request in requested.run_requests])
     assert keys == [
         ["catchup 2025-12-04...2025-12-04 attempt 1"],
@@ -240,8 +279,24 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
 
     with alert_inbox() as inbox:
         alerter = Alerter(urls=inbox.url)
-        before = tick(freshness, "freshness", dt.datetime(2025, 12, 5, 8, 55), warehouse=sqlite_warehouse, alerter=alerter, source=DemoSource(), calendar=MarketCalendar())
-        after = tick(freshness, "freshness", dt.datetime(2025, 12, 5, 9, 1), warehouse=sqlite_warehouse, alerter=alerter, source=DemoSource(), calendar=MarketCalendar())
+        before = tick(
+            freshness,
+            "freshness",
+            dt.datetime(2025, 12, 5, 8, 55),
+            warehouse=sqlite_warehouse,
+            alerter=alerter,
+            source=DemoSource(),
+            calendar=MarketCalendar(),
+        )
+        after = tick(
+            freshness,
+            "freshness",
+            dt.datetime(2025, 12, 5, 9, 1),
+            warehouse=sqlite_warehouse,
+            alerter=alerter,
+            source=DemoSource(),
+            calendar=MarketCalendar(),
+        )
     assert before.skip_message.startswith("nothing due")
     assert after.skip_message.endswith("alert sent")
     [message] = inbox.messages
@@ -256,15 +311,37 @@ def test_8_a_trading_day_without_its_bar_is_not_done_is_retried_and_raises_the_f
     [
         (["--partition", "2025-13-01"], {}, "containing the passed partition key `2025-13-01`"),
         (["--partition", "'; DROP TABLE market_daily; --"], {}, "containing the passed partition key `'; DROP TABLE"),
-        (["--partition-range", "2025-12-05...2025-12-01"], {}, "partition range 2025-12-05...2025-12-01 starts after it ends"),
-        (["--partition", "2025-12-04"], {"SUGARS_CATCHUP_LOOKBACK_DAYS": "-3"}, "SUGARS_CATCHUP_LOOKBACK_DAYS=-3 is below 0"),
-        (["--partition", "2025-12-04"], {"SUGARS_PARTITIONS_START": "2006-13-01"}, "SUGARS_PARTITIONS_START='2006-13-01' is not a date"),
-        (["--partition", "2025-12-04", "--config-json", json.dumps({"ops": {"market_daily": {"config": {"freight_usd_t": -40}}}})],
-         {}, "freight_usd_t"),
+        (
+            ["--partition-range", "2025-12-05...2025-12-01"],
+            {},
+            "partition range 2025-12-05...2025-12-01 starts after it ends",
+        ),
+        (
+            ["--partition", "2025-12-04"],
+            {"SUGARS_CATCHUP_LOOKBACK_DAYS": "-3"},
+            "SUGARS_CATCHUP_LOOKBACK_DAYS=-3 is below 0",
+        ),
+        (
+            ["--partition", "2025-12-04"],
+            {"SUGARS_PARTITIONS_START": "2006-13-01"},
+            "SUGARS_PARTITIONS_START='2006-13-01' is not a date",
+        ),
+        (
+            [
+                "--partition",
+                "2025-12-04",
+                "--config-json",
+                json.dumps({"ops": {"market_daily": {"config": {"freight_usd_t": -40}}}}),
+            ],
+            {},
+            "freight_usd_t",
+        ),
     ],
     ids=["month-13", "sql-in-key", "start-after-end", "negative-look-back", "bad-partitions-start", "negative-freight"],
 )
-def test_12_bad_keys_and_config_are_refused_clearly_and_nothing_is_written(tmp_path, args: list[str], env: dict, message: str) -> None:
+def test_12_bad_keys_and_config_are_refused_clearly_and_nothing_is_written(
+    tmp_path, args: list[str], env: dict, message: str
+) -> None:
     """Partition keys and configuration values that are not what they should be → clear errors, nothing written."""
     cli = CliInstance.create(tmp_path, **env)
     completed = cli.run("asset", "materialize", "-m", "sugars_dagster.definitions", "--select", "*market_daily", *args)

@@ -77,7 +77,9 @@ def first_scheduler_pass(topology: Topology) -> None:
     assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
     topology.start_daemon()
     with topology.instance() as instance:
-        wait_for(lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass")
+        wait_for(
+            lambda: schedule_state(instance).instigator_data.last_iteration_timestamp, 60, "the scheduler's first pass"
+        )
     topology.stop("daemon")
 
 
@@ -98,7 +100,11 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
 def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_once(tmp_path) -> None:
     """Daemon down across three 02:00 ticks, then restarted → the three days loaded exactly once."""
     with production_topology(
-        tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="21"
+        tmp_path,
+        postgres_server_url(),
+        start_daemon=False,
+        SUGARS_CATCHUP_INTERVAL_SECONDS="5",
+        SUGARS_CATCHUP_LOOKBACK_DAYS="21",
     ) as topology:
         first_scheduler_pass(topology)
 
@@ -108,7 +114,9 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
         newest_day = newest_tick.date() - dt.timedelta(days=1)
         first = newest_day - dt.timedelta(days=21)
         missed = trading_calendar.snapshot_calendar().sessions_between(first, newest_day)[-3:]
-        outage_began = dt.datetime.combine(missed[0] + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI) - dt.timedelta(hours=1)
+        outage_began = dt.datetime.combine(
+            missed[0] + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI
+        ) - dt.timedelta(hours=1)
         before = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{missed[0] - dt.timedelta(days=1)}")
         assert before.returncode == 0, before.stderr[-3000:]
         with topology.instance() as instance:
@@ -124,14 +132,18 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
 
         topology.start_daemon()  # back after the outage: the scheduler and the sensor at once
         expected = trading_calendar.snapshot_calendar().sessions_between(first, newest_day)
-        wait_for(lambda: sorted(topology.warehouse.market_daily_dates(first, newest_day)) == expected, 300, "the missed days to load")
+        wait_for(
+            lambda: sorted(topology.warehouse.market_daily_dates(first, newest_day)) == expected,
+            300,
+            "the missed days to load",
+        )
         with topology.instance() as instance:
-            wait_for(
-                lambda: all(run.is_finished for run in instance.get_runs()), 120, "every run to finish"
-            )
+            wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "every run to finish")
             time.sleep(15)  # three more sensor ticks: nothing else is requested
             runs = instance.get_runs()
-            ticks = instance.get_ticks(schedule_state(instance).instigator_origin_id, schedule_state(instance).selector_id)
+            ticks = instance.get_ticks(
+                schedule_state(instance).instigator_origin_id, schedule_state(instance).selector_id
+            )
 
         loads = partition_materializations(topology, first, newest_day)
         assert all(len(loads[day]) == 1 for day in missed), {day: loads.get(day) for day in missed}
@@ -141,7 +153,9 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
         [scheduled] = [run for run in runs if run.tags.get("dagster/schedule_name") == "market_daily_schedule"]
         assert scheduled.tags["dagster/partition"] == newest_day.isoformat()
         catchup = [run for run in runs if run.tags.get("sugars/trigger") == "catchup"]
-        assert catchup and all(run.tags["dagster/asset_partition_range_end"] < newest_day.isoformat() for run in catchup)
+        assert catchup and all(
+            run.tags["dagster/asset_partition_range_end"] < newest_day.isoformat() for run in catchup
+        )
         rows = topology.warehouse.read_market_daily(missed[0], missed[-1])
         assert rows["record_date"].to_list() == missed and rows["record_date"].n_unique() == 3
 
@@ -160,7 +174,9 @@ def waiting_on_a_lock(warehouse: Warehouse) -> bool:
     with warehouse.engine().connect() as conn:
         return bool(
             conn.execute(
-                sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
             ).scalar_one()
         )
 
@@ -188,8 +204,15 @@ class BlockedWrite:
 
 def _placeholder_row(day: dt.date) -> dict:
     return {
-        "record_date": day, "sugar_close": 1, "sugar_open": 1, "usd_cny_rate": 1, "bdi_index": 1, "import_cost_estimate": 1,
-        "updated_at": dt.datetime(2025, 1, 1), "source": "test", "run_id": "blocker",
+        "record_date": day,
+        "sugar_close": 1,
+        "sugar_open": 1,
+        "usd_cny_rate": 1,
+        "bdi_index": 1,
+        "import_cost_estimate": 1,
+        "updated_at": dt.datetime(2025, 1, 1),
+        "source": "test",
+        "run_id": "blocker",
     }
 
 
@@ -199,7 +222,9 @@ def launch_range(topology: Topology, first: dt.date, last: dt.date) -> str:
     launched = topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(tags))
     assert launched.returncode == 0, launched.stderr[-3000:]
     with topology.instance() as instance:
-        [run] = [run for run in instance.get_runs() if run.tags.get("dagster/asset_partition_range_start") == str(first)]
+        [run] = [
+            run for run in instance.get_runs() if run.tags.get("dagster/asset_partition_range_start") == str(first)
+        ]
     return run.run_id
 
 
@@ -214,28 +239,50 @@ def test_2_kill_9_of_the_run_worker_during_the_write_leaves_no_partial_day(tmp_p
         blocked = BlockedWrite(topology, last)
         run_id = launch_range(topology, first, last)
         with topology.instance() as instance:
+
             def range_runs() -> list[dg.DagsterRun]:
-                return [other for other in instance.get_runs() if other.tags.get("dagster/asset_partition_range_start") == str(first)]
+                return [
+                    other
+                    for other in instance.get_runs()
+                    if other.tags.get("dagster/asset_partition_range_start") == str(first)
+                ]
 
             run = instance.get_run_by_id(run_id)
             wait_for(lambda: waiting_on_a_lock(warehouse), 240, "the run's write to reach the blocked day")
             pid = run_worker_pid(instance, run.run_id)
             os.kill(int(pid), signal.SIGKILL)
-            wait_for(lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE, 240, "Dagster to fail the killed run")
+            wait_for(
+                lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE,
+                240,
+                "Dagster to fail the killed run",
+            )
             # Nothing of the killed run's write is visible, from a session other than the blocker.
             assert warehouse.market_daily_dates(first, last) == set()
             assert [record.run_id for record in materializations(instance, str(first))] == []
             status = instance.get_status_by_partition(
-                dg.AssetKey("market_daily"), [str(day) for day in _days(first, last)], defs.resolve_job_def("market_daily_job").partitions_def
+                dg.AssetKey("market_daily"),
+                [str(day) for day in _days(first, last)],
+                defs.resolve_job_def("market_daily_job").partitions_def,
             )
             assert dg.AssetPartitionStatus.MATERIALIZED not in status.values()
             blocked.release()
 
             # Dagster's run retry (the run died; no step failed) loads the days again.
-            wait_for(lambda: warehouse.market_daily_dates(first, last) == set(trading_calendar.snapshot_calendar().sessions_between(first, last)), 300, "the rerun")
+            wait_for(
+                lambda: (
+                    warehouse.market_daily_dates(first, last)
+                    == set(trading_calendar.snapshot_calendar().sessions_between(first, last))
+                ),
+                300,
+                "the rerun",
+            )
             [rerun] = [other for other in range_runs() if other.run_id != run.run_id]
             assert rerun.tags["dagster/parent_run_id"] == run.run_id
-            wait_for(lambda: instance.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS, 120, "the rerun to finish")
+            wait_for(
+                lambda: instance.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS,
+                120,
+                "the rerun to finish",
+            )
             loads = partition_materializations(topology, first, last)
         got = warehouse.read_market_daily(first, last).select(VALUES)
 
@@ -254,7 +301,9 @@ def test_6_the_warehouse_going_away_mid_write_fails_the_step_cleanly_and_the_ret
     proxy = TcpProxy(sa.make_url(postgres_server_url()).port or 5432)
     proxy.start()
     first, last = D(2025, 12, 1), D(2025, 12, 5)
-    with production_topology(tmp_path, postgres_server_url(), warehouse_port=proxy.port, SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
+    with production_topology(
+        tmp_path, postgres_server_url(), warehouse_port=proxy.port, SUGARS_CATCHUP_LOOKBACK_DAYS="1"
+    ) as topology:
         warehouse = topology.warehouse
         blocked = BlockedWrite(topology, last)
         run_id = launch_range(topology, first, last)
@@ -312,16 +361,28 @@ def test_9_a_host_and_a_storage_database_outside_shanghai_and_utc_keep_partition
     ) as topology:
         answer = topology.graphql(CLOCKS)["data"]
         now = dt.datetime.now(dt.UTC)
-        ticks = [dt.datetime.fromtimestamp(tick["timestamp"], SHANGHAI) for tick in answer["scheduleOrError"]["futureTicks"]["results"]]
+        ticks = [
+            dt.datetime.fromtimestamp(tick["timestamp"], SHANGHAI)
+            for tick in answer["scheduleOrError"]["futureTicks"]["results"]
+        ]
         keys = answer["assetNodeOrError"]["partitionKeys"]
 
         # The catch-up sensor, whose "dead run" test compares stored run times with now, loads
         # the look-back window once.
         window = catchup_window(
-            now, lookback_days=7, grace=dt.timedelta(minutes=60), schedule_time=NIGHTLY_LOAD_TIME, timezone=SHANGHAI, history_start=D(2006, 1, 6)
+            now,
+            lookback_days=7,
+            grace=dt.timedelta(minutes=60),
+            schedule_time=NIGHTLY_LOAD_TIME,
+            timezone=SHANGHAI,
+            history_start=D(2006, 1, 6),
         )
         expected = trading_calendar.snapshot_calendar().sessions_between(*window)
-        wait_for(lambda: sorted(topology.warehouse.market_daily_dates(*window)) == expected, 240, "the sensor to load the window")
+        wait_for(
+            lambda: sorted(topology.warehouse.market_daily_dates(*window)) == expected,
+            240,
+            "the sensor to load the window",
+        )
         with topology.instance() as instance:
             wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "the runs to finish")
             time.sleep(10)  # two more sensor ticks
@@ -354,13 +415,22 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
     """The same day from the schedule, the sensor, the UI and the CLI at once → serialized; the table equals one run."""
     today = dt.datetime.now(SHANGHAI).date()
     with production_topology(
-        tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="400"
+        tmp_path,
+        postgres_server_url(),
+        start_daemon=False,
+        SUGARS_CATCHUP_INTERVAL_SECONDS="5",
+        SUGARS_CATCHUP_LOOKBACK_DAYS="400",
     ) as topology:
         assert topology.run("sensor", "stop", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
         # Everything in the sensor's window is loaded except one trading day.
         newest = last_tick(dt.datetime.now(dt.UTC)).date() - dt.timedelta(days=2)
-        day = trading_calendar.snapshot_calendar().sessions_between(today - dt.timedelta(days=60), today - dt.timedelta(days=30))[-1]
-        for first, last in ((today - dt.timedelta(days=400), day - dt.timedelta(days=1)), (day + dt.timedelta(days=1), newest)):
+        day = trading_calendar.snapshot_calendar().sessions_between(
+            today - dt.timedelta(days=60), today - dt.timedelta(days=30)
+        )[-1]
+        for first, last in (
+            (today - dt.timedelta(days=400), day - dt.timedelta(days=1)),
+            (day + dt.timedelta(days=1), newest),
+        ):
             loaded = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{last}")
             assert loaded.returncode == 0, loaded.stderr[-3000:]
         topology.start_daemon()
@@ -369,17 +439,51 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
         # schedule's own request for that night (its tick evaluated by the definition) come too.
         assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
         with topology.instance() as instance:
-            wait_for(lambda: instance.get_runs(filters=dg.RunsFilter(tags={"sugars/trigger": "catchup"})), 60, "the sensor's run")
+            wait_for(
+                lambda: instance.get_runs(filters=dg.RunsFilter(tags={"sugars/trigger": "catchup"})),
+                60,
+                "the sensor's run",
+            )
         tick = dt.datetime.combine(day + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
-        with topology.instance() as instance, dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+        with (
+            topology.instance() as instance,
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+            ) as context,
+        ):
             [request] = defs.resolve_schedule_def("market_daily_schedule").evaluate_tick(context).run_requests
         assert request.partition_key == day.isoformat()
-        schedule_tags = {"dagster/partition": request.partition_key, "dagster/schedule_name": "market_daily_schedule", **request.tags}
+        schedule_tags = {
+            "dagster/partition": request.partition_key,
+            "dagster/schedule_name": "market_daily_schedule",
+            **request.tags,
+        }
         launches = [
-            subprocess.Popen([str(BIN / "dagster"), *MATERIALIZE, "--partition", day.isoformat()], env=topology.env, cwd=topology.root,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-            subprocess.Popen([str(BIN / "dagster"), "job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(schedule_tags)],
-                             env=topology.env, cwd=topology.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+            subprocess.Popen(
+                [str(BIN / "dagster"), *MATERIALIZE, "--partition", day.isoformat()],
+                env=topology.env,
+                cwd=topology.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+            subprocess.Popen(
+                [
+                    str(BIN / "dagster"),
+                    "job",
+                    "launch",
+                    *WORKSPACE,
+                    "-j",
+                    "market_daily_job",
+                    "--tags",
+                    json.dumps(schedule_tags),
+                ],
+                env=topology.env,
+                cwd=topology.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
         ]
         ui = topology.graphql(LAUNCH_RUN, {"day": day.isoformat()})["data"]["launchRun"]
         assert ui["__typename"] == "LaunchRunSuccess", ui
@@ -387,17 +491,33 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
         assert [launch.returncode for launch in launches] == [0, 0], outputs
 
         with topology.instance() as instance:
-            def day_runs() -> list[dg.DagsterRun]:
-                return [run for run in instance.get_runs() if day.isoformat() in (run.tags.get("dagster/partition"), run.tags.get("dagster/asset_partition_range_start"))]
 
-            wait_for(lambda: len(day_runs()) == 4 and all(run.is_finished for run in day_runs()), 300, "the four runs to finish")
+            def day_runs() -> list[dg.DagsterRun]:
+                return [
+                    run
+                    for run in instance.get_runs()
+                    if day.isoformat()
+                    in (run.tags.get("dagster/partition"), run.tags.get("dagster/asset_partition_range_start"))
+                ]
+
+            wait_for(
+                lambda: len(day_runs()) == 4 and all(run.is_finished for run in day_runs()),
+                300,
+                "the four runs to finish",
+            )
             runs = day_runs()
             intervals = step_intervals(instance, runs)
         loads = partition_materializations(topology, day, day)
         got = topology.warehouse.read_market_daily(day - dt.timedelta(days=3), day + dt.timedelta(days=3))
 
     assert [run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS] * 4
-    origins = {run.tags.get("sugars/trigger") or run.tags.get("dagster/schedule_name") or run.tags.get("dagster/from_ui") or "cli" for run in runs}
+    origins = {
+        run.tags.get("sugars/trigger")
+        or run.tags.get("dagster/schedule_name")
+        or run.tags.get("dagster/from_ui")
+        or "cli"
+        for run in runs
+    }
     assert origins == {"catchup", "market_daily_schedule", "true", "cli"}
     # The warehouse pool let one step write at a time, across the four runs.
     assert overlaps(intervals) == []
@@ -415,7 +535,11 @@ RELOAD = """mutation { reloadRepositoryLocation(repositoryLocationName: "sugars_
 def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_and_no_gaps(tmp_path) -> None:
     """Schedule time changed, schedule toggled off and on, code location reloaded during a run → no surprise reruns, no gaps."""
     with production_topology(
-        tmp_path, postgres_server_url(), start_daemon=False, SUGARS_CATCHUP_INTERVAL_SECONDS="5", SUGARS_CATCHUP_LOOKBACK_DAYS="7"
+        tmp_path,
+        postgres_server_url(),
+        start_daemon=False,
+        SUGARS_CATCHUP_INTERVAL_SECONDS="5",
+        SUGARS_CATCHUP_LOOKBACK_DAYS="7",
     ) as topology:
         first_scheduler_pass(topology)
 
@@ -425,21 +549,34 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
         moved = (now.astimezone(SHANGHAI) - dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
         day = moved.date() - dt.timedelta(days=1)
         night = dt.datetime.combine(moved.date(), dt.time(0, 0), tzinfo=SHANGHAI)
-        tags = {"dagster/schedule_name": "market_daily_schedule", "dagster/partition": str(day),
-                "dagster/scheduled_execution_time": night.astimezone(dt.UTC).isoformat()}
-        assert topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(tags)).returncode == 0
+        tags = {
+            "dagster/schedule_name": "market_daily_schedule",
+            "dagster/partition": str(day),
+            "dagster/scheduled_execution_time": night.astimezone(dt.UTC).isoformat(),
+        }
+        assert (
+            topology.run("job", "launch", *WORKSPACE, "-j", "market_daily_job", "--tags", json.dumps(tags)).returncode
+            == 0
+        )
         with topology.instance() as instance:
             state = schedule_state(instance)
             instance.update_instigator_state(
-                state.with_data(ScheduleInstigatorData(state.instigator_data.cron_schedule, now.timestamp() - 86_400, now.timestamp() - 3_000))
+                state.with_data(
+                    ScheduleInstigatorData(
+                        state.instigator_data.cron_schedule, now.timestamp() - 86_400, now.timestamp() - 3_000
+                    )
+                )
             )
         topology.stop("code_server")
         topology.env["SUGARS_SCHEDULE_TIME"] = f"{moved:%H:%M}"
         topology.start_code_server()
         topology.start_daemon()
         with topology.instance() as instance:
+
             def schedule_ticks():
-                return instance.get_ticks(schedule_state(instance).instigator_origin_id, schedule_state(instance).selector_id)
+                return instance.get_ticks(
+                    schedule_state(instance).instigator_origin_id, schedule_state(instance).selector_id
+                )
 
             [moved_tick] = wait_for(schedule_ticks, 120, "the scheduler to evaluate the moved time")
             assert dt.datetime.fromtimestamp(moved_tick.timestamp, SHANGHAI) == moved
@@ -455,18 +592,28 @@ def test_10_moving_toggling_and_reloading_the_schedule_brings_no_surprise_runs_a
             blocked = BlockedWrite(topology, last)
             launch_range(topology, first, last)
             wait_for(lambda: waiting_on_a_lock(topology.warehouse), 240, "the run's write to be under way")
-            assert topology.graphql(RELOAD)["data"]["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
+            assert (
+                topology.graphql(RELOAD)["data"]["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
+            )
             time.sleep(5)
             blocked.release()
 
             # The catch-up sensor back on: it finds nothing the schedule or the runs left behind.
             assert topology.run("sensor", "start", "market_daily_catchup_sensor", *WORKSPACE).returncode == 0
             window = catchup_window(
-                dt.datetime.now(dt.UTC), lookback_days=7, grace=dt.timedelta(minutes=60), schedule_time=moved.time(),
-                timezone=SHANGHAI, history_start=D(2006, 1, 6),
+                dt.datetime.now(dt.UTC),
+                lookback_days=7,
+                grace=dt.timedelta(minutes=60),
+                schedule_time=moved.time(),
+                timezone=SHANGHAI,
+                history_start=D(2006, 1, 6),
             )
             expected = trading_calendar.snapshot_calendar().sessions_between(window[0], max(window[1], day))
-            wait_for(lambda: sorted(topology.warehouse.market_daily_dates(window[0], max(window[1], day))) == expected, 240, "the window to load")
+            wait_for(
+                lambda: sorted(topology.warehouse.market_daily_dates(window[0], max(window[1], day))) == expected,
+                240,
+                "the window to load",
+            )
             wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 120, "every run to finish")
             time.sleep(10)  # two more sensor ticks and scheduler passes
             runs = instance.get_runs()
@@ -491,9 +638,21 @@ def test_11_a_90_day_cli_backfill_with_the_daemon_killed_midway_loads_each_day_o
     first, last = D(2025, 7, 1), D(2025, 9, 28)
     with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
         # Dagster's job backfill: one queued run per day, which the daemon's run queue drains.
-        backfill = topology.run("job", "backfill", *WORKSPACE, "-j", "market_daily_job", "--from", str(first), "--to", str(last), "--noprompt")
+        backfill = topology.run(
+            "job",
+            "backfill",
+            *WORKSPACE,
+            "-j",
+            "market_daily_job",
+            "--from",
+            str(first),
+            "--to",
+            str(last),
+            "--noprompt",
+        )
         assert backfill.returncode == 0, backfill.stderr[-3000:]
         with topology.instance() as instance:
+
             def backfill_runs() -> list[dg.DagsterRun]:
                 return [run for run in instance.get_runs() if "dagster/backfill" in run.tags]
 
@@ -505,7 +664,17 @@ def test_11_a_90_day_cli_backfill_with_the_daemon_killed_midway_loads_each_day_o
             os.killpg(topology.daemon_pid(), signal.SIGKILL)
             topology.stop("daemon")
             # The runs already launched finish in the code server; the queue stays where it was.
-            wait_for(lambda: not [run for run in backfill_runs() if run.status in (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)], 120, "the launched runs to end")
+            wait_for(
+                lambda: (
+                    not [
+                        run
+                        for run in backfill_runs()
+                        if run.status in (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)
+                    ]
+                ),
+                120,
+                "the launched runs to end",
+            )
             time.sleep(5)
             stalled = succeeded()
             assert stalled < 90 and succeeded() == stalled
@@ -538,11 +707,16 @@ def test_13_a_90_day_ui_backfill_with_the_daemon_killed_midway_completes_after_r
     (the UI's asset backfill, which the daemon drives: one run for the range)."""
     first, last = D(2025, 7, 1), D(2025, 9, 28)
     with production_topology(tmp_path, postgres_server_url(), SUGARS_CATCHUP_LOOKBACK_DAYS="1") as topology:
-        launched = topology.graphql(LAUNCH_BACKFILL, {"keys": [str(day) for day in _days(first, last)]})["data"]["launchPartitionBackfill"]
+        launched = topology.graphql(LAUNCH_BACKFILL, {"keys": [str(day) for day in _days(first, last)]})["data"][
+            "launchPartitionBackfill"
+        ]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         with topology.instance() as instance:
+
             def backfill_runs() -> list[dg.DagsterRun]:
-                return [run for run in instance.get_runs() if run.tags.get("dagster/backfill") == launched["backfillId"]]
+                return [
+                    run for run in instance.get_runs() if run.tags.get("dagster/backfill") == launched["backfillId"]
+                ]
 
             wait_for(backfill_runs, 120, "the backfill's first run")
             os.killpg(topology.daemon_pid(), signal.SIGKILL)
@@ -551,7 +725,11 @@ def test_13_a_90_day_ui_backfill_with_the_daemon_killed_midway_completes_after_r
             assert instance.get_backfill(launched["backfillId"]).status == BulkActionStatus.REQUESTED  # in progress
 
             topology.start_daemon()
-            wait_for(lambda: instance.get_backfill(launched["backfillId"]).status != BulkActionStatus.REQUESTED, 600, "the backfill to finish")
+            wait_for(
+                lambda: instance.get_backfill(launched["backfillId"]).status != BulkActionStatus.REQUESTED,
+                600,
+                "the backfill to finish",
+            )
             backfill = instance.get_backfill(launched["backfillId"])
             runs = backfill_runs()
         loads = partition_materializations(topology, first, last)
@@ -560,6 +738,9 @@ def test_13_a_90_day_ui_backfill_with_the_daemon_killed_midway_completes_after_r
     assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
     assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
     ranged = [run for run in runs if run.tags.get("dagster/asset_partition_range_start")]
-    assert [(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) for run in ranged] == [(str(first), str(last))]
+    assert [
+        (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
+        for run in ranged
+    ] == [(str(first), str(last))]
     assert sorted(loads) == _days(first, last) and all(len(day_runs) == 1 for day_runs in loads.values())
     assert loaded == trading_calendar.snapshot_calendar().sessions_between(first, last)

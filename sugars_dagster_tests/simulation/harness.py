@@ -154,7 +154,10 @@ def error_text(instance: dg.DagsterInstance, run_id: str) -> str:
         while error is not None:
             parts.append(error.message.strip())
             error = error.cause
-    parts += [record.dagster_event.message or "" for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)]
+    parts += [
+        record.dagster_event.message or ""
+        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    ]
     return "\n".join(parts)
 
 
@@ -511,7 +514,9 @@ class Simulation:
         return run.run_id
 
     def _report(self, event_type: dg.DagsterEventType, run_id: str) -> None:
-        self.instance.report_dagster_event(DagsterEvent(event_type_value=event_type.value, job_name=JOB_NAME), run_id=run_id)
+        self.instance.report_dagster_event(
+            DagsterEvent(event_type_value=event_type.value, job_name=JOB_NAME), run_id=run_id
+        )
 
     def _execute(self, queued: QueuedRun, now: dt.datetime) -> None:
         """Dequeue and execute the run in this process, as a run worker would."""
@@ -525,7 +530,9 @@ class Simulation:
             self.figures.runs_succeeded += 1
             return
         self.figures.runs_failed += 1
-        self.failed_runs.append(FailedRun(run.run_id, now, queued.days, queued.trigger, error_text(self.instance, run.run_id)))
+        self.failed_runs.append(
+            FailedRun(run.run_id, now, queued.days, queued.trigger, error_text(self.instance, run.run_id))
+        )
         self._tick_failure_alerts(run, now)
 
     def _tick_failure_alerts(self, run: dg.DagsterRun, now: dt.datetime) -> None:

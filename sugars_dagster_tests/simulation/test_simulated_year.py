@@ -114,7 +114,9 @@ def figures_report(simulation: Simulation) -> str:
             f"  {fault.describe()}: {len(failures[fault])} failed run(s), {len(alerts[fault])} alert(s) "
             f"{dict(senders) if senders else ''}"
         )
-    lines.append(f"  outside every fault: {len(unexplained_failures)} failed run(s), {len(unexplained_alerts)} alert(s)")
+    lines.append(
+        f"  outside every fault: {len(unexplained_failures)} failed run(s), {len(unexplained_alerts)} alert(s)"
+    )
     return "\n".join(lines)
 
 
@@ -242,11 +244,7 @@ def test_a_simulated_year(workdir: Path, capsys) -> None:
     with capsys.disabled():
         print(figures_report(simulation))
     # Every check runs, so that one run of the year shows everything that is wrong.
-    failed = [
-        f"{check.__name__}:\n  " + "\n  ".join(problems)
-        for check in CHECKS
-        if (problems := check(simulation))
-    ]
+    failed = [f"{check.__name__}:\n  " + "\n  ".join(problems) for check in CHECKS if (problems := check(simulation))]
     assert not failed, "\n".join(failed)
 
 

@@ -24,7 +24,7 @@ def postgres_instance_yaml(database_url: str) -> str:
     return (
         "telemetry:\n  enabled: false\n"
         "storage:\n  postgres:\n    postgres_db:\n"
-        f"      username: {url.username}\n      password: \"{url.password or ''}\"\n"
+        f'      username: {url.username}\n      password: "{url.password or ""}"\n'
         f"      hostname: {url.host}\n      port: {url.port or 5432}\n      db_name: {url.database}\n"
         "      scheme: postgresql+psycopg2\n"
     )

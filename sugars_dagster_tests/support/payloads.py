@@ -19,9 +19,15 @@ import responses
 from responses import matchers
 
 SINA_GUARD = "/*<script>location.href='//sina.com';</script>*/\n"
-SR_URL = re.compile(r"https://stock2\.finance\.sina\.com\.cn/futures/api/jsonp\.php/.*InnerFuturesNewService\.getDailyKLine.*")
-ICE_URL = re.compile(r"https://stock2\.finance\.sina\.com\.cn/futures/api/jsonp\.php/.*GlobalFuturesService\.getGlobalFuturesDailyKLine.*")
-BDI_URL = re.compile(r"https://stock\.finance\.sina\.com\.cn/futures/api/openapi\.php/GoodsIndexService\.get_goods_index.*")
+SR_URL = re.compile(
+    r"https://stock2\.finance\.sina\.com\.cn/futures/api/jsonp\.php/.*InnerFuturesNewService\.getDailyKLine.*"
+)
+ICE_URL = re.compile(
+    r"https://stock2\.finance\.sina\.com\.cn/futures/api/jsonp\.php/.*GlobalFuturesService\.getGlobalFuturesDailyKLine.*"
+)
+BDI_URL = re.compile(
+    r"https://stock\.finance\.sina\.com\.cn/futures/api/openapi\.php/GoodsIndexService\.get_goods_index.*"
+)
 SAFE_PAGE_URL = "https://www.safe.gov.cn/safe/2020/1218/17833.html"
 SAFE_WORKBOOK_PATH = "/safe/file/file/20251205/3e1f8c2a9b4d4a7e.xlsx"
 SAFE_QUERY_URL = "https://www.safe.gov.cn/AppStructured/hlw/RMBQuery.do"
@@ -110,7 +116,9 @@ def eastmoney_sr_kline(bars: Sequence[Mapping[str, object]]) -> str:
         )
         for bar in bars
     ]
-    return json.dumps({"rc": 0, "data": {"code": "SRM", "market": 115, "name": "白糖主连", "klines": klines}}, ensure_ascii=False)
+    return json.dumps(
+        {"rc": 0, "data": {"code": "SRM", "market": 115, "name": "白糖主连", "klines": klines}}, ensure_ascii=False
+    )
 
 
 def eastmoney_global_kline(bars: Sequence[Mapping[str, object]]) -> str:
@@ -137,7 +145,9 @@ def eastmoney_global_kline(bars: Sequence[Mapping[str, object]]) -> str:
         )
         for bar in bars
     ]
-    return json.dumps({"rc": 0, "data": {"code": "SB00Y", "market": 108, "name": "原糖连续", "klines": klines}}, ensure_ascii=False)
+    return json.dumps(
+        {"rc": 0, "data": {"code": "SB00Y", "market": 108, "name": "原糖连续", "klines": klines}}, ensure_ascii=False
+    )
 
 
 def register_eastmoney_symbols(mock: responses.RequestsMock) -> None:
@@ -189,8 +199,7 @@ def safe_query_html(rows: Sequence[tuple[dt.date, float]]) -> str:
     """SAFE's RMBQuery.do answer: a page whose last table lists the days after the workbook."""
     header = "".join(f"<th>{name}</th>" for name in ["日期", *SAFE_CURRENCIES])
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell}</td>" for cell in _safe_row(day, value)) + "</tr>"
-        for day, value in rows
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in _safe_row(day, value)) + "</tr>" for day, value in rows
     )
     return (
         "<html><body><table><tr><td>查询条件</td></tr></table>"

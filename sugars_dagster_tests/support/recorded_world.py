@@ -55,7 +55,9 @@ class RecordedWorld:
         )
 
     def eastmoney_ice_body(self) -> str:
-        return payloads.eastmoney_global_kline([{**row, "date": row["trade_date"]} for row in self.rows(Series.ICE_NO11)])
+        return payloads.eastmoney_global_kline(
+            [{**row, "date": row["trade_date"]} for row in self.rows(Series.ICE_NO11)]
+        )
 
     def fx_rows(self) -> list[tuple[dt.date, float]]:
         # SAFE quotes CNY per 100 USD.

@@ -15,7 +15,14 @@ from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
 # The whole graph, sources to backups, as market_daily_job runs it.
-GRAPH = [mainland_trading_calendar, *raw_series_assets, market_daily, sugar_import_margin, market_daily_export, warehouse_retention]
+GRAPH = [
+    mainland_trading_calendar,
+    *raw_series_assets,
+    market_daily,
+    sugar_import_margin,
+    market_daily_export,
+    warehouse_retention,
+]
 
 
 def memory_export() -> ExportTarget:
@@ -86,7 +93,9 @@ def step_intervals(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> l
     intervals = []
     for run in runs:
         started = {}
-        for entry in instance.all_logs(run.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}):
+        for entry in instance.all_logs(
+            run.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+        ):
             if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
                 started[entry.step_key] = entry.timestamp
             else:

@@ -42,7 +42,9 @@ class Topology:
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """A `dagster` CLI command against this deployment (the shipped workspace.yaml)."""
-        return subprocess.run([str(BIN / "dagster"), *args], env=self.env, cwd=self.root, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [str(BIN / "dagster"), *args], env=self.env, cwd=self.root, capture_output=True, text=True, timeout=timeout
+        )
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         request = urllib.request.Request(
@@ -74,7 +76,17 @@ class Topology:
     def start_code_server(self) -> None:
         self._start(
             "code_server",
-            [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(self.code_port), "-m", "sugars_dagster.definitions"],
+            [
+                str(BIN / "dagster"),
+                "code-server",
+                "start",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.code_port),
+                "-m",
+                "sugars_dagster.definitions",
+            ],
         )
         wait_for(
             lambda: self.run("api", "grpc-health-check", "-p", str(self.code_port), timeout=30).returncode == 0,
@@ -86,7 +98,16 @@ class Topology:
     def start_webserver(self, *extra: str) -> None:
         self._start(
             "webserver",
-            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.ui_port), "-w", str(ROOT / "workspace.yaml"), *extra],
+            [
+                str(BIN / "dagster-webserver"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.ui_port),
+                "-w",
+                str(ROOT / "workspace.yaml"),
+                *extra,
+            ],
         )
 
         def healthy() -> bool:

@@ -124,7 +124,7 @@ def test_closed_weekdays_become_their_own_runs() -> None:
 
 HTML_ERROR_PAGE = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>页面没有找到</title></head>'
-    '<body><p>页面没有找到 5秒钟之后将会带您进入新浪首页!</p><script>var t=5;</script></body></html>'
+    "<body><p>页面没有找到 5秒钟之后将会带您进入新浪首页!</p><script>var t=5;</script></body></html>"
 )
 
 
@@ -170,9 +170,7 @@ def _serve_frame(monkeypatch: pytest.MonkeyPatch, frame: object) -> None:
     [
         pytest.param(pd.DataFrame({"date": [dt.date(2025, 1, 2)]}), "no 'trade_date' column", id="wrong column"),
         pytest.param(pd.DataFrame({"trade_date": []}), "returned no rows", id="no rows"),
-        pytest.param(
-            pd.DataFrame({"trade_date": [dt.date(2025, 1, 2), None]}), "row 1: None is missing", id="None"
-        ),
+        pytest.param(pd.DataFrame({"trade_date": [dt.date(2025, 1, 2), None]}), "row 1: None is missing", id="None"),
         pytest.param(
             pd.DataFrame({"trade_date": [dt.date(2025, 1, 2), float("nan")]}), "row 1: nan is missing", id="NaN"
         ),

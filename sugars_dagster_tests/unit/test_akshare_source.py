@@ -80,8 +80,10 @@ def test_garbage_from_sina_falls_back_and_says_why() -> None:
     with WORLD.serving(ice=body):
         fetched = fast_akshare().fetch(Series.ICE_NO11, FIRST, LAST)
     assert fetched.provider == "eastmoney:futures_global_hist_em:SB00Y"
-    assert fetched.failed_providers == ("Sina futures_foreign_hist(symbol='RS'), field 'close': column missing (renamed upstream?); "
-                                       "the frame has ['date', 'open', 'high', 'low', 'last', 'volume', 'position', 's']",)
+    assert fetched.failed_providers == (
+        "Sina futures_foreign_hist(symbol='RS'), field 'close': column missing (renamed upstream?); "
+        "the frame has ['date', 'open', 'high', 'low', 'last', 'volume', 'position', 's']",
+    )
     expected = synthetic_frame(Series.ICE_NO11, FIRST, LAST)
     assert fetched.frame["close"].to_list() == pytest.approx(expected["close"].to_list())
 
@@ -147,7 +149,9 @@ def test_text_where_a_price_belongs_is_reported() -> None:
     body = payloads.SINA_GUARD + "var _S2025_12_5=(" + json.dumps(rows, ensure_ascii=False) + ");"
     with WORLD.serving(ice=body, eastmoney_ice=EASTMONEY_DOWN), pytest.raises(SourceFetchError) as error:
         fast_akshare().fetch(Series.ICE_NO11, FIRST, LAST)
-    assert "Sina futures_foreign_hist(symbol='RS'), field 'close': not a number on 2025-11-06: '停牌'" in str(error.value)
+    assert "Sina futures_foreign_hist(symbol='RS'), field 'close': not a number on 2025-11-06: '停牌'" in str(
+        error.value
+    )
     [failure] = error.value.contract_failures()
     assert failure.offending == ["2025-11-06: '停牌'"]
 
@@ -156,7 +160,9 @@ def test_a_blank_close_becomes_nan_upstream_and_is_refused() -> None:
     body = re.sub(r'"c": "[0-9.]+"', '"c": ""', WORLD.sr_body(), count=1)
     with WORLD.serving(sr=body, eastmoney_sr=EASTMONEY_DOWN), pytest.raises(SourceFetchError) as error:
         fast_akshare().fetch(Series.ZCE_SUGAR, FIRST, LAST)
-    assert "Sina futures_zh_daily_sina(symbol='SR0'), field 'close': missing values (NaN/empty) on 2025-11-03" in str(error.value)
+    assert "Sina futures_zh_daily_sina(symbol='SR0'), field 'close': missing values (NaN/empty) on 2025-11-03" in str(
+        error.value
+    )
 
 
 def test_fx_quoted_per_usd_instead_of_per_100_is_refused() -> None:

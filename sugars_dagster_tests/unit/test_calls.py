@@ -50,6 +50,8 @@ def test_the_last_error_names_the_source_and_the_cause() -> None:
 def test_a_hanging_call_is_abandoned_at_its_deadline() -> None:
     settings = RetrySettings(attempts=2, timeout_seconds=0.2, backoff_base_seconds=0.0, backoff_max_seconds=0.0)
     started = time.monotonic()
-    with pytest.raises(SourceFetchError, match=r"SAFE: gave up after 2 attempt\(s\); last error: no answer within 0.2 s"):
+    with pytest.raises(
+        SourceFetchError, match=r"SAFE: gave up after 2 attempt\(s\); last error: no answer within 0.2 s"
+    ):
         call_with_retries(lambda: time.sleep(30), source="SAFE", settings=settings)
     assert time.monotonic() - started < 2.0

@@ -36,7 +36,9 @@ def test_each_table_asset_shows_the_columns_its_table_has(asset: str) -> None:
     assert node(asset).metadata["dagster/table_name"] == contract.name
     # The schema in the UI, the declaration and the SQL table agree column for column.
     assert [column.name for column in shown.columns] == [column.name for column in contract.columns]
-    assert [column.name for column in shown.columns] == [column.name for column in metadata.tables[contract.name].columns]
+    assert [column.name for column in shown.columns] == [
+        column.name for column in metadata.tables[contract.name].columns
+    ]
     assert all(column.description for column in shown.columns)
 
 
@@ -47,6 +49,14 @@ def test_a_table_assets_description_says_what_a_row_means(asset: str) -> None:
 
 def test_the_api_contract_columns_are_marked() -> None:
     shown = {column.name: column for column in node("market_daily").metadata["dagster/column_schema"].columns}
-    contract = {"record_date", "sugar_close", "sugar_open", "usd_cny_rate", "bdi_index", "import_cost_estimate", "updated_at"}
+    contract = {
+        "record_date",
+        "sugar_close",
+        "sugar_open",
+        "usd_cny_rate",
+        "bdi_index",
+        "import_cost_estimate",
+        "updated_at",
+    }
     assert {name for name, column in shown.items() if column.description.endswith("(API contract)")} == contract
     assert shown["record_date"].constraints.unique and not shown["record_date"].constraints.nullable

@@ -58,7 +58,9 @@ def test_the_37th_try_of_a_stuck_day_does_not_overflow() -> None:
     base_minutes=st.integers(min_value=1, max_value=1440),
     ceiling_hours=st.integers(min_value=1, max_value=168),
 )
-def test_no_attempt_count_or_setting_makes_the_delay_overflow(attempts: int, base_minutes: int, ceiling_hours: int) -> None:
+def test_no_attempt_count_or_setting_makes_the_delay_overflow(
+    attempts: int, base_minutes: int, ceiling_hours: int
+) -> None:
     base, ceiling = dt.timedelta(minutes=base_minutes), dt.timedelta(hours=ceiling_hours)
     delay = retry_delay(attempts, base, ceiling)
     assert min(base, ceiling) <= delay <= ceiling
@@ -91,7 +93,11 @@ def test_after_a_gap_fails_its_days_come_back_one_run_each_at_the_next_try() -> 
 def test_new_days_next_to_a_failing_day_still_load_together() -> None:
     failing = CatchupState({D(2025, 12, 3): Backoff(4, NOW - dt.timedelta(minutes=1))})
     result = plan(state=failing)
-    assert result.ranges == [(D(2025, 12, 4), D(2025, 12, 5)), (D(2025, 12, 3), D(2025, 12, 3)), (D(2025, 12, 1), D(2025, 12, 2))]
+    assert result.ranges == [
+        (D(2025, 12, 4), D(2025, 12, 5)),
+        (D(2025, 12, 3), D(2025, 12, 3)),
+        (D(2025, 12, 1), D(2025, 12, 2)),
+    ]
 
 
 def test_a_day_backing_off_holds_back_no_other() -> None:

@@ -35,7 +35,9 @@ def test_levels_stay_realistic_over_the_whole_history(series: Series) -> None:
 
 def test_sugar_trades_on_the_exchange_calendar() -> None:
     frame = DemoSource().fetch(Series.ZCE_SUGAR, dt.date(2025, 1, 1), dt.date(2025, 12, 31)).frame
-    assert frame["trade_date"].to_list() == trading_calendar.snapshot_calendar().sessions_between(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    assert frame["trade_date"].to_list() == trading_calendar.snapshot_calendar().sessions_between(
+        dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+    )
 
 
 def test_bars_are_consistent() -> None:

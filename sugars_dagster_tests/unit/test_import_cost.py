@@ -76,9 +76,7 @@ def test_premium_freight_and_port_charges_enter_where_the_formula_says() -> None
         (20 * 22.0462 + 50) * multiplier
     )
     with_port = plain.model_copy(update={"port_charges_cny_t": 180.0})
-    assert out_of_quota_landed_cost_cny_t(day, 20.0, 7.0, with_port) == pytest.approx(
-        20 * 22.0462 * multiplier + 180
-    )
+    assert out_of_quota_landed_cost_cny_t(day, 20.0, 7.0, with_port) == pytest.approx(20 * 22.0462 * multiplier + 180)
 
 
 def test_safeguard_year_costs_more_than_the_day_before() -> None:

@@ -71,19 +71,28 @@ def test_each_margin_row_traces_to_its_inputs_and_the_run_that_wrote_them() -> N
 
 def test_rows_without_their_ice_input_are_refused() -> None:
     rows = market_rows((D(2025, 12, 4), 5400.0)).with_columns(pl.lit(None, dtype=pl.Float64).alias("ice_usc_lb"))
-    with pytest.raises(Exception, match=r"1 market_daily row\(s\) lack the ICE price they were built from \(2025-12-04\)"):
+    with pytest.raises(
+        Exception, match=r"1 market_daily row\(s\) lack the ICE price they were built from \(2025-12-04\)"
+    ):
         build_import_margin(rows, ImportMarginConfig())
 
 
 @pytest.mark.parametrize(
     ("day", "in_quota_vat", "out_tariff"),
-    [(D(2017, 5, 21), 0.17, 0.50), (D(2018, 6, 1), 0.16, 0.90), (D(2020, 1, 7), 0.13, 0.85), (D(2020, 8, 14), 0.13, 0.50)],
+    [
+        (D(2017, 5, 21), 0.17, 0.50),
+        (D(2018, 6, 1), 0.16, 0.90),
+        (D(2020, 1, 7), 0.13, 0.85),
+        (D(2020, 8, 14), 0.13, 0.50),
+    ],
 )
 def test_in_and_out_of_quota_use_the_days_rates(day: dt.date, in_quota_vat: float, out_tariff: float) -> None:
     config = ImportCostConfig(freight_usd_t=0.0, port_charges_cny_t=0.0)
     base = 15.0 * 22.0462 * 7.0
     assert in_quota_landed_cost_cny_t(day, 15.0, 7.0, config) == pytest.approx(base * 1.15 * (1 + in_quota_vat))
-    assert out_of_quota_landed_cost_cny_t(day, 15.0, 7.0, config) == pytest.approx(base * (1 + out_tariff) * (1 + in_quota_vat))
+    assert out_of_quota_landed_cost_cny_t(day, 15.0, 7.0, config) == pytest.approx(
+        base * (1 + out_tariff) * (1 + in_quota_vat)
+    )
 
 
 # Published daily import-cost tables for Brazilian raw sugar, from Cofeed's English edition

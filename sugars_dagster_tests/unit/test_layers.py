@@ -84,9 +84,7 @@ def test_every_module_has_a_layer() -> None:
 
 def test_dagster_private_api_is_used_in_one_place() -> None:
     users = sorted(
-        module
-        for module, path in MODULES.items()
-        if any(name.startswith("dagster._") for name in imports(path))
+        module for module, path in MODULES.items() if any(name.startswith("dagster._") for name in imports(path))
     )
     assert users == ["sugars_dagster.dagster_private"]
 
@@ -98,7 +96,12 @@ def _reads_environment(node: ast.AST) -> bool:
     def is_os_environ(expr: ast.AST) -> bool:
         if isinstance(expr, ast.Name):
             return expr.id == "environ"
-        return isinstance(expr, ast.Attribute) and expr.attr == "environ" and isinstance(expr.value, ast.Name) and expr.value.id == "os"
+        return (
+            isinstance(expr, ast.Attribute)
+            and expr.attr == "environ"
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id == "os"
+        )
 
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         if node.func.attr == "getenv" and isinstance(node.func.value, ast.Name) and node.func.value.id == "os":
@@ -127,6 +130,7 @@ def test_no_function_is_longer_than_60_lines() -> None:
         f"{module}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
         for module, path in MODULES.items()
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert long == []

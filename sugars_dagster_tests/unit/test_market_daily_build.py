@@ -82,14 +82,19 @@ def test_an_input_older_than_its_limit_fails_instead_of_being_used() -> None:
     tight_bdi = Staleness(usd_cny_days=7, bdi_days=2, ice_days=7)
     with pytest.raises(
         MissingDataError,
-        match=re.escape("no Baltic Dry Index value within 2 days on or before 2025-12-04 (latest before it: 2025-12-01)"),
+        match=re.escape(
+            "no Baltic Dry Index value within 2 days on or before 2025-12-04 (latest before it: 2025-12-01)"
+        ),
     ):
         build_market_daily([D(2025, 12, 4)], INPUTS, tight_bdi, ImportCostConfig())
 
 
 def test_an_input_with_nothing_before_the_day_fails() -> None:
     inputs = MarketInputs(INPUTS.sugar, INPUTS.usd_cny, INPUTS.bdi, series({D(2025, 12, 5): 15.4}, "close"))
-    with pytest.raises(MissingDataError, match=r"no ICE No.11 close value within 7 days on or before 2025-12-04 \(latest before it: none\)"):
+    with pytest.raises(
+        MissingDataError,
+        match=r"no ICE No.11 close value within 7 days on or before 2025-12-04 \(latest before it: none\)",
+    ):
         build_market_daily([D(2025, 12, 4)], inputs, STALENESS, ImportCostConfig())
 
 
@@ -120,7 +125,10 @@ def test_window_days_follow_the_calendar(days: list[dt.date], trading: list[dt.d
 
 
 def test_past_the_calendar_a_day_without_any_later_bar_cannot_be_decided() -> None:
-    with pytest.raises(MissingDataError, match="no bar for 2027-01-05 yet; 2027-01-05 is past the trading calendar \\(known through 2026-12-31\\).*add it to a closed-days file \\(set SUGARS_CLOSED_DAYS_FILE"):
+    with pytest.raises(
+        MissingDataError,
+        match="no bar for 2027-01-05 yet; 2027-01-05 is past the trading calendar \\(known through 2026-12-31\\).*add it to a closed-days file \\(set SUGARS_CLOSED_DAYS_FILE",
+    ):
         classify_window([D(2027, 1, 4), D(2027, 1, 5)], {D(2027, 1, 4)}, SNAPSHOT)
     window = classify_window([D(2027, 1, 4), D(2027, 1, 5)], {D(2027, 1, 4), D(2027, 1, 6)}, SNAPSHOT)
     assert window.trading == [D(2027, 1, 4)]

@@ -69,7 +69,9 @@ def test_values_outside_their_range_fail_one_row_each() -> None:
 
 
 def test_a_jump_beyond_its_limit_is_a_warning_including_the_window_edge() -> None:
-    previous = frame().head(1).with_columns(pl.lit(D(2025, 12, 1)).alias("record_date"), pl.lit(4800.0).alias("sugar_close"))
+    previous = (
+        frame().head(1).with_columns(pl.lit(D(2025, 12, 1)).alias("record_date"), pl.lit(4800.0).alias("sugar_close"))
+    )
     outcome = quality.day_over_day_moves(frame(), previous, QualityLimits(max_move_sugar_pct=9.0).moves())
     assert not outcome.passed and not outcome.blocking
     assert outcome.offending.select("record_date", "field", "previous", "value", "move_pct").rows() == [
@@ -102,7 +104,9 @@ def test_a_day_stored_twice_fails() -> None:
 
 
 def test_outcomes_become_check_results_with_the_rows_in_metadata() -> None:
-    result = as_check_result(quality.plausible_ranges(frame(bdi_index=[2400.0, 99.0, 2430.0]), MARKET_DAILY_RANGES), "market_daily")
+    result = as_check_result(
+        quality.plausible_ranges(frame(bdi_index=[2400.0, 99.0, 2430.0]), MARKET_DAILY_RANGES), "market_daily"
+    )
     assert result.check_name == "plausible_ranges" and not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["offending_rows"].value == 1

@@ -35,9 +35,7 @@ EASTMONEY_DOWN = json.dumps({"rc": 102, "data": None})
 
 def sr_body(stamp: Callable[[dt.date], str]) -> str:
     rows = WORLD.rows(Series.ZCE_SUGAR)
-    return payloads.sr_jsonp(
-        [{**row, "date": stamp(row["trade_date"]), "hold": row["open_interest"]} for row in rows]
-    )
+    return payloads.sr_jsonp([{**row, "date": stamp(row["trade_date"]), "hold": row["open_interest"]} for row in rows])
 
 
 def ice_body(stamp: Callable[[dt.date], str]) -> str:
@@ -111,7 +109,9 @@ def test_sina_ice_stamped_in_utc_lands_on_new_york_days() -> None:
     ],
     ids=["sr-string", "ice-timestamp"],
 )
-def test_a_naive_time_of_day_is_refused_not_shifted(series: Series, serving: dict[str, str], source: AkshareCall) -> None:
+def test_a_naive_time_of_day_is_refused_not_shifted(
+    series: Series, serving: dict[str, str], source: AkshareCall
+) -> None:
     with WORLD.serving(**serving), pytest.raises(SourceError) as error:
         fast_akshare().fetch(series, FIRST, LAST)
     failure = the_sina_failure(error.value, source.contract.source)

@@ -45,9 +45,10 @@ def market_daily_export(
     )
 
 
-@dg.asset(deps=[market_daily_export], group_name="export",
-    owners=OWNERS, kinds={"sql"}, pool=WAREHOUSE_POOL)
-def warehouse_retention(context: dg.AssetExecutionContext, warehouse: Warehouse, retention: Retention) -> dg.MaterializeResult:
+@dg.asset(deps=[market_daily_export], group_name="export", owners=OWNERS, kinds={"sql"}, pool=WAREHOUSE_POOL)
+def warehouse_retention(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, retention: Retention
+) -> dg.MaterializeResult:
     """Keeps the last SUGARS_RETENTION_DAYS market days in the warehouse (off by default); never touches the export."""
     cutoff = retention.cutoff(clock.now().astimezone(ZoneInfo(MARKET_TIMEZONE)).date())
     if cutoff is None:
@@ -55,5 +56,9 @@ def warehouse_retention(context: dg.AssetExecutionContext, warehouse: Warehouse,
     deleted = warehouse.delete_before(cutoff)
     context.log.info(f"kept market days from {cutoff}; deleted {deleted}")
     return dg.MaterializeResult(
-        metadata={"retention": f"last {retention.days} days", "kept_from": str(cutoff), **{f"deleted_{name}": n for name, n in deleted.items()}}
+        metadata={
+            "retention": f"last {retention.days} days",
+            "kept_from": str(cutoff),
+            **{f"deleted_{name}": n for name, n in deleted.items()},
+        }
     )

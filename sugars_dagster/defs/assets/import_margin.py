@@ -21,7 +21,14 @@ from sugars_dagster.market.tables import SUGAR_IMPORT_MARGIN
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
 
-PREVIEW_COLUMNS = ["record_date", "sugar_close", "landed_cost_in_quota", "landed_cost_out_of_quota", "margin_out_of_quota", "out_of_quota_window_open"]
+PREVIEW_COLUMNS = [
+    "record_date",
+    "sugar_close",
+    "landed_cost_in_quota",
+    "landed_cost_out_of_quota",
+    "margin_out_of_quota",
+    "out_of_quota_window_open",
+]
 
 
 @dg.asset(

@@ -40,7 +40,9 @@ CHECK_SPECS = [
         description="SR 1,500-12,000 CNY/t, USD/CNY 5.5-9, BDI 200-15,000, ICE 5-60 c/lb.",
     ),
     dg.AssetCheckSpec("day_over_day_moves", asset=ASSET, description="No move beyond the configured limit (warning)."),
-    dg.AssetCheckSpec("input_staleness", asset=ASSET, description="No as-of input older than its warning limit (warning)."),
+    dg.AssetCheckSpec(
+        "input_staleness", asset=ASSET, description="No as-of input older than its warning limit (warning)."
+    ),
     dg.AssetCheckSpec("row_count", asset=ASSET, blocking=True, description="One row per trading day of the window."),
     dg.AssetCheckSpec("unique_days", asset=ASSET, blocking=True, description="No day stored twice."),
 ]

@@ -160,9 +160,7 @@ def _publication_gaps(series: Series, received: list[dt.date], mainland: Trading
         passed=not missing,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
-            f"{len(missing)} of the {PUBLISHES_ON[series]} inside {span} missing: "
-            + ", ".join(map(str, newest))
-            + more
+            f"{len(missing)} of the {PUBLISHES_ON[series]} inside {span} missing: " + ", ".join(map(str, newest)) + more
             if missing
             else f"none of the {PUBLISHES_ON[series]} inside {span} missing"
         ),
@@ -246,9 +244,7 @@ def land_series(
                 check_name="served_by_primary",
                 passed=not fallback,
                 severity=dg.AssetCheckSeverity.WARN,
-                description=(
-                    f"served by fallback {fetched.provider}" if fallback else f"served by {fetched.provider}"
-                ),
+                description=(f"served by fallback {fetched.provider}" if fallback else f"served by {fetched.provider}"),
                 metadata={"passed_over": dg.MetadataValue.json(list(fetched.failed_providers))},
             ),
             _no_rows_dropped(series, frame["trade_date"].max(), counts),

@@ -57,7 +57,9 @@ def mainland_trading_calendar(
         provider = source.calendar_provider
         stored = warehouse.read_trading_days(provider)
         try:
-            received = check_trading_days(source.fetch_trading_days(today, log=context.log), source.calendar_source, today)
+            received = check_trading_days(
+                source.fetch_trading_days(today, log=context.log), source.calendar_source, today
+            )
             lost = lost_past_sessions(stored, received, today)
             if lost:
                 raise SourceDataError(

@@ -35,7 +35,9 @@ def alerted_days(instance: dg.DagsterInstance, days: list[dt.date], now: dt.date
     still_failing = {}
     for day, (run_id, failed_at) in covering.items():
         loaded_since = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=MARKET_DAILY, asset_partitions=[day.isoformat()], after_timestamp=failed_at),
+            dg.AssetRecordsFilter(
+                asset_key=MARKET_DAILY, asset_partitions=[day.isoformat()], after_timestamp=failed_at
+            ),
             limit=1,
         ).records
         if not loaded_since:

@@ -54,9 +54,7 @@ CATCHUP_INTERVAL_SECONDS = settings.catchup_interval_seconds()
 DEAD_AFTER = dt.timedelta(hours=2)
 
 
-def days_in_flight(
-    instance: dg.DagsterInstance, first: dt.date, last: dt.date, now: dt.datetime
-) -> set[dt.date]:
+def days_in_flight(instance: dg.DagsterInstance, first: dt.date, last: dt.date, now: dt.datetime) -> set[dt.date]:
     """Days in [first, last] that a queued or running run is already loading into market_daily."""
     flying: set[dt.date] = set()
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_FLIGHT_STATUSES)):
@@ -159,8 +157,16 @@ def _expected_days(
     bar_dates: set[dt.date] = set()
     if last > calendar.known_through:
         since = max(first, calendar.known_through)
-        bar_dates = set(warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), since, dt.date.max)["trade_date"])
-    return [day for day in days_between(first, last) if calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)]
+        bar_dates = set(
+            warehouse.read_series(Series.ZCE_SUGAR, source.providers(Series.ZCE_SUGAR), since, dt.date.max)[
+                "trade_date"
+            ]
+        )
+    return [
+        day
+        for day in days_between(first, last)
+        if calendar.day_status(day, bar_dates) in (DayStatus.TRADING, DayStatus.UNKNOWN)
+    ]
 
 
 def _loaded_and_in_flight(
@@ -227,7 +233,9 @@ def _evaluate(
     for warning in cursor_warnings:
         context.log.warning(warning)
     if last < first:
-        return dg.SensorResult(skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=state.to_cursor())
+        return dg.SensorResult(
+            skip_reason=f"no market day to check yet (window {first} .. {last})", cursor=state.to_cursor()
+        )
 
     expected = _expected_days(first, last, warehouse, source, market_calendar.load(warehouse, source))
     loaded, in_flight = _loaded_and_in_flight(context.instance, expected, first, last, warehouse, now)

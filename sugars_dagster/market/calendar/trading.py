@@ -138,7 +138,9 @@ def snapshot_from_exchange_calendars() -> dict:
         "source": f"exchange_calendars {xcals.__version__} {CALENDAR_NAME}",
         "first_session": first.isoformat(),
         "coverage_end": end.isoformat(),
-        "closed_weekdays": [day.isoformat() for day in days_between(first, end) if day.weekday() < 5 and day not in sessions],
+        "closed_weekdays": [
+            day.isoformat() for day in days_between(first, end) if day.weekday() < 5 and day not in sessions
+        ],
     }
 
 
@@ -152,12 +154,19 @@ def check_trading_days(days: Sequence[dt.date], source: str, today: dt.date) -> 
 
     def refuse(message: str, offending: Sequence[object]) -> SourceDataError:
         shown = [str(item) for item in offending]
-        return SourceDataError(source, f"{message}: {', '.join(shown[:10])}{' ...' if len(shown) > 10 else ''}", field="trade_date", offending=shown)
+        return SourceDataError(
+            source,
+            f"{message}: {', '.join(shown[:10])}{' ...' if len(shown) > 10 else ''}",
+            field="trade_date",
+            offending=shown,
+        )
 
     kept = [day for day in days if day >= CHECKED_FROM]
     if not kept:
         raise SourceDataError(source, f"returned no trading days from {CHECKED_FROM} on", field="trade_date")
-    out_of_order = [f"{later} after {earlier}" for earlier, later in zip(kept, kept[1:], strict=False) if later <= earlier]
+    out_of_order = [
+        f"{later} after {earlier}" for earlier, later in zip(kept, kept[1:], strict=False) if later <= earlier
+    ]
     if out_of_order:
         raise refuse("dates are not strictly increasing (out of order or repeated)", out_of_order)
     weekends = [day for day in kept if day.weekday() >= 5]
