@@ -35,6 +35,7 @@ SCHEDULE_TIME_ENV = "SUGARS_SCHEDULE_TIME"
 CATCHUP_INTERVAL_ENV = "SUGARS_CATCHUP_INTERVAL_SECONDS"
 DEPLOYMENT_ENV = "SUGARS_DEPLOYMENT"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+UI_PORT_ENV = "SUGARS_UI_PORT"
 
 SOURCES = ("akshare", "demo")
 # Runs on one host (the code server's container, or containers of one Docker engine sharing its
@@ -102,6 +103,12 @@ def data_dir(environ: Environ = os.environ) -> Path:
 
 def ui_base_url(environ: Environ = os.environ) -> str:
     return _text(environ, UI_BASE_URL_ENV) or DEFAULT_UI_BASE_URL
+
+
+def local_ui_url(environ: Environ = os.environ) -> str:
+    """Where `scripts/dev` serves the UI: loopback, port SUGARS_UI_PORT (3000)."""
+    port = int_setting(environ, UI_PORT_ENV, 3000, 1, 65_535, "the local UI's port (scripts/dev)")
+    return f"http://127.0.0.1:{port}"
 
 
 def retention_days(maximum: int, environ: Environ = os.environ) -> int:

@@ -2,19 +2,26 @@
 
     python -m sugars_dagster.status [--url http://127.0.0.1:3000]
 
-prints the schedule's state and next tick and the newest run with its status, as JSON.
+prints the schedule's state and next tick and the newest run with its status, as JSON. Without
+--url it asks the UI where `scripts/dev` serves it: http://127.0.0.1:$SUGARS_UI_PORT (3000).
+When no UI answers there it says so in one line and exits with 1.
 """
 
 import argparse
 import datetime as dt
 import json
+import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gql import Client, GraphQLRequest, gql
+from gql.transport.exceptions import TransportError
 from gql.transport.requests import RequestsHTTPTransport
+from requests.exceptions import RequestException
 
+from sugars_dagster import settings
 from sugars_dagster.defs.partitions import MARKET_TIMEZONE, describe_span
+from sugars_dagster.errors import ConfigError
 
 LOCATION = "sugars_dagster"
 SCHEDULE = "market_daily_schedule"
@@ -89,8 +96,17 @@ def etl_status(ui_url: str, timeout: int = 30) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:3000", help="the Dagster UI's address")
-    print(json.dumps(etl_status(parser.parse_args().url), indent=2, ensure_ascii=False))
+    parser.add_argument("--url", help="the Dagster UI's address (default: where scripts/dev serves it)")
+    try:
+        url = parser.parse_args().url or settings.local_ui_url()
+    except ConfigError as error:
+        sys.exit(str(error))
+    try:
+        status = etl_status(url)
+    except (RequestException, TransportError, OSError) as error:
+        reason = type(error).__name__
+        sys.exit(f"no Dagster UI answers at {url} ({reason}); start it with scripts/dev, or pass --url")
+    print(json.dumps(status, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

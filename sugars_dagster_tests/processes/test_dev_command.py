@@ -91,11 +91,22 @@ def test_scripts_dev_serves_the_ui_with_the_daemon_on_loopback(tmp_path) -> None
             listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=False).stdout
             ui_sockets = [line for line in listening.splitlines() if f":{port} " in line]
             assert ui_sockets and all("127.0.0.1:" in line for line in ui_sockets), ui_sockets
+        # A backgrounded scripts/dev stops, with everything it started, on a SIGTERM to itself.
+        stopping = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+        assert time.monotonic() - stopping <= 10
+        assert _processes_serving(port) == []
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        for pid in _processes_serving(port):
+            os.kill(pid, signal.SIGKILL)
         log.close()
+
+
+def _processes_serving(port: int) -> list[int]:
+    """Processes whose command line names the UI's port: dagster dev and its webserver."""
+    found = subprocess.run(["pgrep", "-f", f"-p {port}|--port {port}"], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]
