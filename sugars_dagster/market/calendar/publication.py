@@ -23,7 +23,8 @@ from sugars_dagster.market.series import Series
 # How far back `newest_expected` looks for a publication day (covers the longest closures).
 _SEARCH_DAYS = 31
 
-# Bank holidays of England and Wales that no rule gives, and the rule-given days they replaced.
+# Bank holidays of England and Wales that no rule gives: state occasions, and the days a moved
+# holiday was moved to. The days those holidays were moved from follow.
 LONDON_ONE_OFF_CLOSED = frozenset(
     {
         dt.date(1999, 12, 31),  # millennium
