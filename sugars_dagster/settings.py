@@ -48,13 +48,9 @@ DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 SR_LISTING_DATE = "2006-01-06"
 
 
-def _text(environ: Environ, name: str) -> str:
-    return environ.get(name, "").strip()
-
-
 def text(name: str, environ: Environ = os.environ) -> str:
     """The variable's value, stripped; empty when unset."""
-    return _text(environ, name)
+    return environ.get(name, "").strip()
 
 
 def present(names: tuple[str, ...], environ: Environ = os.environ) -> list[str]:
@@ -63,11 +59,11 @@ def present(names: tuple[str, ...], environ: Environ = os.environ) -> list[str]:
 
 
 def is_set(name: str, environ: Environ = os.environ) -> bool:
-    return bool(_text(environ, name))
+    return bool(text(name, environ))
 
 
 def int_setting(environ: Environ, name: str, default: int, minimum: int, maximum: int, meaning: str) -> int:
-    raw = _text(environ, name)
+    raw = text(name, environ)
     if not raw:
         return default
     try:
@@ -83,7 +79,7 @@ def int_setting(environ: Environ, name: str, default: int, minimum: int, maximum
 
 def source_name(environ: Environ = os.environ) -> str:
     """`akshare` (real data) unless SUGARS_SOURCE says `demo`; synthetic data is never a fallback."""
-    name = _text(environ, SOURCE_ENV).lower() or DEFAULT_SOURCE
+    name = text(SOURCE_ENV, environ).lower() or DEFAULT_SOURCE
     if name not in SOURCES:
         raise ConfigError(f"{SOURCE_ENV}={name!r} is not a source; choose one of {list(SOURCES)}")
     return name
@@ -98,11 +94,11 @@ def source_timeout_seconds(environ: Environ = os.environ) -> int:
 
 
 def data_dir(environ: Environ = os.environ) -> Path:
-    return Path(_text(environ, DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
+    return Path(text(DATA_DIR_ENV, environ) or DEFAULT_DATA_DIR).resolve()
 
 
 def ui_base_url(environ: Environ = os.environ) -> str:
-    return _text(environ, UI_BASE_URL_ENV) or DEFAULT_UI_BASE_URL
+    return text(UI_BASE_URL_ENV, environ) or DEFAULT_UI_BASE_URL
 
 
 def local_ui_url(environ: Environ = os.environ) -> str:
@@ -117,7 +113,7 @@ def retention_days(maximum: int, environ: Environ = os.environ) -> int:
 
 def closed_days_file(environ: Environ = os.environ) -> str | None:
     """The operator's closed-days file, made absolute so that every process reads the same one."""
-    raw = _text(environ, CLOSED_DAYS_FILE_ENV)
+    raw = text(CLOSED_DAYS_FILE_ENV, environ)
     return str(Path(raw).resolve()) if raw else None
 
 
@@ -160,12 +156,12 @@ def catchup_interval_seconds(environ: Environ = os.environ) -> int:
 
 
 def dagster_home(environ: Environ = os.environ) -> str | None:
-    return _text(environ, DAGSTER_HOME_ENV) or None
+    return text(DAGSTER_HOME_ENV, environ) or None
 
 
 def deployment(environ: Environ = os.environ) -> str:
     """SUGARS_DEPLOYMENT: `single-host` (the default) or `multi-host`."""
-    name = _text(environ, DEPLOYMENT_ENV).lower() or DEPLOYMENTS[0]
+    name = text(DEPLOYMENT_ENV, environ).lower() or DEPLOYMENTS[0]
     if name not in DEPLOYMENTS:
         raise ConfigError(f"{DEPLOYMENT_ENV}={name!r} is not a deployment; choose one of {list(DEPLOYMENTS)}")
     return name

@@ -26,6 +26,7 @@ from sugars_dagster.defs.partitions import (
     run_days,
 )
 from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
+from sugars_dagster.defs.sensors.never_raise import tick_or_skip
 from sugars_dagster.market.calendar.days import days_between
 from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
 from sugars_dagster.market.catchup_plan import CatchupPlan, CatchupState, catchup_window, plan_catchup
@@ -136,17 +137,9 @@ def market_daily_catchup_sensor(
     calendar: MarketCalendar,
 ) -> dg.SensorResult:
     now = clock.now()
-    try:
-        return _evaluate(context, now, catchup, warehouse, source, retention, calendar)
-    except Exception as error:
-        # A tick must never fail: one that cannot look (warehouse down, a bad closed-days file)
-        # says why, keeps its cursor and looks again at the next tick.
-        context.log.warning(f"catch-up could not check: {type(error).__name__}: {error}")
-        return dg.SensorResult(
-            skip_reason=f"could not check at {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai "
-            f"({type(error).__name__}: {error}); trying again next tick",
-            cursor=context.cursor,
-        )
+    return tick_or_skip(
+        context, now, "catch-up", lambda: _evaluate(context, now, catchup, warehouse, source, retention, calendar)
+    )
 
 
 def _expected_days(

@@ -17,6 +17,7 @@ from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.partitions import MARKET_TIMEZONE
 from sugars_dagster.defs.sensors.alert_ledger import alerted_days
+from sugars_dagster.defs.sensors.never_raise import tick_or_skip
 from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.resource import Warehouse
@@ -71,15 +72,9 @@ def market_daily_freshness_sensor(
     calendar: MarketCalendar,
 ) -> dg.SensorResult:
     now = clock.now()
-    try:
-        return _evaluate(context, now, warehouse, alerter, calendar.load(warehouse, source))
-    except Exception as error:  # a tick must not fail: say why nothing was checked, try again next tick
-        context.log.warning(f"freshness not checked: {type(error).__name__}: {error}")
-        return dg.SensorResult(
-            skip_reason=f"freshness not checked at {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai: "
-            f"{type(error).__name__}: {error}",
-            cursor=context.cursor,
-        )
+    return tick_or_skip(
+        context, now, "freshness", lambda: _evaluate(context, now, warehouse, alerter, calendar.load(warehouse, source))
+    )
 
 
 def _evaluate(
