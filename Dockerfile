@@ -28,7 +28,7 @@ RUN mkdir sugars_dagster \
 COPY sugars_dagster ./sugars_dagster
 RUN pip install --no-deps ".[${EXTRAS}]" && pip check
 
-COPY dagster.yaml workspace.yaml /opt/dagster/home/
+COPY deploy/dagster.yaml workspace.yaml /opt/dagster/home/
 COPY deploy/docker-runs/dagster.yaml /opt/dagster/docker-runs/dagster.yaml
 
 RUN useradd --system --uid 10001 --home-dir /opt/dagster dagster \

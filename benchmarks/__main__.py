@@ -26,8 +26,11 @@ ONE_DAY = "2025-12-04"
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
+    """Wall time of one command, run from the repository root (for `python -m benchmarks...`)
+    except Dagster's CLI, which there would read `.env` and use the local instance."""
+    cwd = env["DAGSTER_HOME"] if Path(args[0]).name == "dagster" else ROOT
     started = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(args, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 

@@ -36,7 +36,7 @@ from sugars_dagster_tests.support.cli import (
 from sugars_dagster_tests.support.pg import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, create_database, drop_database
 from sugars_dagster_tests.support.processes import ROOT
 
-LOCAL_INSTANCE = ROOT / "dagster.local.yaml"
+LOCAL_INSTANCE = ROOT / "dagster.yaml"
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Measurement:
 def run_measured(cli: CliInstance, args: list[str]) -> Measurement:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [DAGSTER, *args], env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [DAGSTER, *args], env=cli.env, cwd=cli.home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     stderr = process.stderr.read() if process.stderr else ""
     _, status, usage = os.wait4(process.pid, 0)

@@ -167,7 +167,7 @@ def deployment(environ: Environ = os.environ) -> str:
     return name
 
 
-# Every environment variable a run reads: this package's settings, the instance's (dagster.yaml and
+# Every environment variable a run reads: this package's settings, the instance's (deploy/dagster.yaml and
 # deploy/docker-runs/dagster.yaml), Dagster's event-log switches, and what s3fs and botocore read
 # for an s3:// export target. A launcher that starts runs away from the code server (a container,
 # a pod) must hand each of them on: sugars_dagster.run_launcher does so for Docker, and a test fails

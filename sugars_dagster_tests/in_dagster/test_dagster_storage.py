@@ -45,7 +45,7 @@ def records_after_a_range_run(tmp_path, instance_yaml: str) -> dict:
 def test_it_records_what_the_stock_sqlite_event_log_records(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")  # as scripts/dev sets it
     stock = records_after_a_range_run(tmp_path / "stock", "telemetry:\n  enabled: false\n")
-    batching = records_after_a_range_run(tmp_path / "batching", (ROOT / "dagster.local.yaml").read_text())
+    batching = records_after_a_range_run(tmp_path / "batching", (ROOT / "dagster.yaml").read_text())
     assert (stock.pop("storage"), batching.pop("storage")) == ("SqliteEventLogStorage", "BatchingSqliteEventLogStorage")
     assert len(batching["materialized"]) == 31
     assert batching == stock

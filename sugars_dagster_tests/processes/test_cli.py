@@ -46,10 +46,8 @@ def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, request: pytest
             SUGARS_WAREHOUSE_URL=warehouse_url,
             **FAST_EVENT_SETTINGS,
         )
-    else:  # the laptop's instance (dagster.local.yaml) and the default SQLite warehouse
-        cli = CliInstance.create(
-            tmp_path, instance_yaml=(ROOT / "dagster.local.yaml").read_text(), **FAST_EVENT_SETTINGS
-        )
+    else:  # the laptop's instance (dagster.yaml) and the default SQLite warehouse
+        cli = CliInstance.create(tmp_path, instance_yaml=(ROOT / "dagster.yaml").read_text(), **FAST_EVENT_SETTINGS)
         warehouse_url = f"sqlite:///{tmp_path / 'data' / 'warehouse.sqlite'}"
     completed = cli.materialize("--partition-range", "2016-01-01...2025-12-31")
     assert completed.returncode == 0, completed.stderr[-3000:]

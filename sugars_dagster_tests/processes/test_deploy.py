@@ -24,6 +24,7 @@ from sugars_dagster_tests.support.pg import create_database, drop_database, post
 from sugars_dagster_tests.support.processes import BIN, ROOT
 
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.runs.yml"]
+PRODUCTION_INSTANCE = ROOT / "deploy" / "dagster.yaml"
 DOCKER_RUNS_INSTANCE = ROOT / "deploy" / "docker-runs" / "dagster.yaml"
 RECORDING_DOCKER = Path(__file__).resolve().parents[1] / "support" / "recording_docker"
 ENV_NAME = re.compile(r"(SUGARS|DAGSTER|AWS)_[A-Z0-9_]+")
@@ -68,7 +69,7 @@ def test_step_logs_are_on_a_volume_the_webservers_read() -> None:
     assert f"compute-logs:{logs_dir}" in services["code-server"]["volumes"]
     for name in ("webserver", "webserver-read-only"):
         assert f"compute-logs:{logs_dir}:ro" in services[name]["volumes"]
-    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    instance = yaml.safe_load(PRODUCTION_INSTANCE.read_text())
     assert instance["compute_logs"]["config"]["base_dir"] == {"env": "DAGSTER_COMPUTE_LOGS_DIR"}
 
 
@@ -131,7 +132,7 @@ def test_every_variable_a_run_reads_is_in_the_forwarded_list() -> None:
     # SUGARS_UI_PORT is read only by the status command, on the laptop that runs scripts/dev.
     missing = read - set(RUN_ENVIRONMENT) - {"DAGSTER_HOME", "SUGARS_UI_PORT"}
     assert not missing, f"read by sugars_dagster but not forwarded to runs: {sorted(missing)}"
-    for instance_file in (ROOT / "dagster.yaml", DOCKER_RUNS_INSTANCE):
+    for instance_file in (PRODUCTION_INSTANCE, DOCKER_RUNS_INSTANCE):
         referenced = _env_references(yaml.safe_load(instance_file.read_text()))
         assert referenced, instance_file
         assert referenced <= set(RUN_ENVIRONMENT), f"{instance_file.name}: {sorted(referenced - set(RUN_ENVIRONMENT))}"
@@ -139,7 +140,7 @@ def test_every_variable_a_run_reads_is_in_the_forwarded_list() -> None:
 
 
 def test_the_docker_runs_instance_is_dagster_yaml_plus_the_launcher() -> None:
-    base = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    base = yaml.safe_load(PRODUCTION_INSTANCE.read_text())
     docker_runs = yaml.safe_load(DOCKER_RUNS_INSTANCE.read_text())
     launcher = docker_runs.pop("run_launcher")
     assert docker_runs == base
@@ -208,7 +209,7 @@ def test_the_docker_launcher_starts_a_container_that_runs_the_job_alone(tmp_path
                     json.dumps({"dagster/partition": day}),
                 ],
                 env=env,
-                cwd=ROOT,
+                cwd=tmp_path,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -354,7 +355,7 @@ def _snake_keys(node):
 
 
 def test_the_helm_values_make_the_instance_dagster_yaml_makes() -> None:
-    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    instance = yaml.safe_load(PRODUCTION_INSTANCE.read_text())
     daemon = HELM_VALUES["dagsterDaemon"]
     assert _snake_keys(daemon["runRetries"]) == instance["run_retries"]
     assert _snake_keys(daemon["runMonitoring"]) == instance["run_monitoring"]

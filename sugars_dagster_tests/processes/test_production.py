@@ -83,10 +83,13 @@ def test_compose_holds_no_secret_and_pins_what_it_runs() -> None:
     assert SERVICES["postgres"]["environment"]["TZ"] == "UTC" and "timezone=UTC" in SERVICES["postgres"]["command"]
     assert SERVICES["daemon"]["environment"]["TZ"] == "UTC"
     committed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    assert ".env" not in committed and ".env.example" in committed
+    # Production's secrets live in deploy/compose.env, never committed; the committed .env at the
+    # root holds only the local instance's settings, which must never reach a container.
+    assert "deploy/compose.env" not in committed and "deploy/compose.env.example" in committed
+    assert [entry["path"] for entry in SERVICES["code-server"]["env_file"]] == ["deploy/compose.env"]
     example = dict(
         line.split("=", 1)
-        for line in (ROOT / ".env.example").read_text().splitlines()
+        for line in (ROOT / "deploy" / "compose.env.example").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
     assert example["POSTGRES_PASSWORD"] == "" and example["SUGARS_WAREHOUSE_URL"] == ""
@@ -96,7 +99,7 @@ def test_the_image_installs_locked_packages_and_ships_the_instance_files() -> No
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:\d+\.\d+\.\d+-slim-\w+$", dockerfile, re.MULTILINE)
     assert "pip install -c constraints.txt" in dockerfile
-    assert "COPY dagster.yaml workspace.yaml /opt/dagster/home/" in dockerfile
+    assert "COPY deploy/dagster.yaml workspace.yaml /opt/dagster/home/" in dockerfile
     assert "USER dagster" in dockerfile
 
 
@@ -145,6 +148,7 @@ def test_health_checks_pass_and_nothing_listens_beyond_loopback(topology: Topolo
     liveness = subprocess.run(
         [str(Path(os.sys.executable).with_name("dagster-daemon")), "liveness-check"],
         env=topology.env,
+        cwd=topology.root,
         capture_output=True,
     )
     assert liveness.returncode == 0
@@ -236,7 +240,7 @@ query ($logKey: [String!]!) { capturedLogs(logKey: $logKey) { stdout stderr } }
 
 def test_step_logs_of_a_queued_run_show_in_the_ui(topology: Topology) -> None:
     """The run is launched by the daemon and executed beside the code server; the webserver reads
-    its steps' output back from the compute-log storage that dagster.yaml configures."""
+    its steps' output back from the compute-log storage that deploy/dagster.yaml configures."""
     day = "2025-11-21"
     launched = topology.run(
         "job",

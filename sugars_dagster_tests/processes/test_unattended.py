@@ -30,12 +30,13 @@ LOOKBACK_DAYS = 10
 def product_env(tmp_path, **extra: str) -> dict[str, str]:
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text((ROOT / "dagster.local.yaml").read_text())
+    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     # An instance in use already has its storage and its pool; creating them from several
     # processes at once races inside Dagster (its SQLite migrations, the pool's first limit).
     subprocess.run(
         [DAGSTER, "instance", "concurrency", "set", "market_warehouse", "1"],
         env={**os.environ, "DAGSTER_HOME": str(home)},
+        cwd=tmp_path,
         check=True,
         capture_output=True,
     )
@@ -136,6 +137,7 @@ def test_two_launches_of_the_same_day_at_once_are_serialized(tmp_path) -> None:
         subprocess.Popen(
             [DAGSTER, *materialize_args("--partition", "2025-12-04")],
             env=env,
+            cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -201,6 +203,7 @@ def test_a_forced_source_failure_produces_one_alert(tmp_path) -> None:
             launch = subprocess.run(
                 [DAGSTER, *materialize_args("--partition", "2025-12-04")],
                 env=failing,
+                cwd=tmp_path,
                 capture_output=True,
                 text=True,
                 timeout=300,

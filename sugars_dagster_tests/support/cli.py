@@ -50,7 +50,11 @@ class CliInstance:
         )
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([DAGSTER, *args], env=self.env, capture_output=True, text=True, timeout=600, check=False)
+        # From the instance's own folder: in the repository root Dagster's CLI would read `.env`,
+        # which points every command at the local instance.
+        return subprocess.run(
+            [DAGSTER, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=600, check=False
+        )
 
     def materialize(self, *partition_args: str) -> subprocess.CompletedProcess[str]:
         return self.run(*materialize_args(*partition_args))

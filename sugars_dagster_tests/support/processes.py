@@ -25,10 +25,11 @@ def free_port() -> int:
 @contextmanager
 def process(args: list[str], env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen]:
     """Run a process in its own group and stop the whole group afterwards (Dagster's CLIs
-    start children of their own)."""
+    start children of their own). It runs in the folder of its log: in the repository root,
+    Dagster's CLI would read `.env`, which points every command at the local instance."""
     with log.open("w") as output:
         child = subprocess.Popen(
-            args, env=dict(env), cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            args, env=dict(env), cwd=log.parent, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             yield child

@@ -1,4 +1,4 @@
-"""The production topology without Docker: the shipped dagster.yaml and workspace.yaml, a code
+"""The production topology without Docker: the shipped deploy/dagster.yaml and workspace.yaml, a code
 server, the webserver and the daemon, against the real PostgreSQL. Only host names and ports
 (and the offline source) differ from docker-compose.yml, through the environment."""
 
@@ -120,7 +120,9 @@ class Topology:
         self._start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")])
         liveness = [str(BIN / "dagster-daemon"), "liveness-check"]
         wait_for(
-            lambda: subprocess.run(liveness, env=self.env, capture_output=True, timeout=60).returncode == 0,
+            lambda: (
+                subprocess.run(liveness, env=self.env, cwd=self.root, capture_output=True, timeout=60).returncode == 0
+            ),
             180,
             "dagster-daemon liveness-check",
             every=3,
@@ -161,7 +163,7 @@ def production_topology(
     url = sa.make_url(server_url)
     home = root / "dagster_home"
     home.mkdir(parents=True)
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # as the image does
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")  # as the image does
     code_port, ui_port = free_port(), free_port()
     topology = Topology(
         root=root,

@@ -7,8 +7,9 @@ import dagster as dg
 
 from sugars_dagster.errors import SourceFetchError, SugarsError
 
-# Every asset that writes the warehouse claims a slot in this pool; dagster.yaml gives pools a
-# limit of one, so the schedule, the sensor, the UI and the CLI write one step at a time.
+# Every asset that writes the warehouse claims a slot in this pool; the instances (dagster.yaml,
+# deploy/dagster.yaml) give pools a limit of one, so the schedule, the sensor, the UI and the CLI
+# write one step at a time.
 WAREHOUSE_POOL = "market_warehouse"
 
 
