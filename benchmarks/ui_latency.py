@@ -139,6 +139,17 @@ query ($backfillId: String!) {
 }
 """
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+# A click's time, and the parts it splits into.
+PARTS = [
+    "click_to_row",
+    "partition_query",
+    "launch_run_mutation",
+    "click_to_enqueued",
+    "queue_wait",
+    "worker_start",
+    "run",
+    "run_start_to_row",
+]
 
 
 def log(message: str) -> None:
@@ -223,13 +234,14 @@ class LocalProduct:
             if ASSET_JOB in check["jobNames"]
         ]
 
-    def launch_day(self, assets: list[str], day: dt.date) -> tuple[float, str]:
+    def launch_day(self, assets: list[str], day: dt.date) -> tuple[float, str, dict]:
         """The partitions dialog's "Launch 1 run": the partition's tags, then launchRun."""
         clicked = time.time()
         partition = self.graphql(
             PARTITION,
             {"selector": self.selector, "partitionSetName": f"{ASSET_JOB}_partition_set", "partitionName": str(day)},
         )["partitionSetOrError"]
+        asked = time.time()
         tags = [{"key": "dagster/partition", "value": str(day)}]
         run_config = "{}"
         if partition["__typename"] == "PartitionSet" and partition["partition"]:
@@ -249,7 +261,8 @@ class LocalProduct:
         result = self.graphql(LAUNCH_RUN, {"executionParams": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise RuntimeError(f"launchRun failed: {result}")
-        return clicked, result["run"]["runId"]
+        timings = {"partition_query": asked - clicked, "launch_run_mutation": time.time() - asked}
+        return clicked, result["run"]["runId"], timings
 
     def run_record(self, run_id: str) -> dict:
         return self.graphql(RUN, {"runId": run_id})["runOrError"]
@@ -271,18 +284,26 @@ def event_time(record: dict, typename: str) -> float | None:
 
 
 def one_day(product: LocalProduct, assets: list[str], day: dt.date) -> dict:
-    clicked, run_id = product.launch_day(assets, day)
+    clicked, run_id, timings = product.launch_day(assets, day)
     landed = wait_until(lambda: product.rows([day]) == 1, 300, f"the row of {day}")
     record = wait_for(lambda: (r := product.run_record(run_id))["status"] in FINISHED and r, 300, "the run's end", 0.2)
-    dequeued = event_time(record, "RunDequeuedEvent") or event_time(record, "RunStartingEvent")
+    enqueued = event_time(record, "RunEnqueuedEvent")
+    starting = event_time(record, "RunStartingEvent")
+    started, ended = record["startTime"], record["endTime"]
     return {
         "day": str(day),
         "run_id": run_id,
         "status": record["status"],
         "click_to_row": landed - clicked,
-        "queued": (dequeued - clicked) if dequeued else None,
-        "worker_start": (record["startTime"] - dequeued) if dequeued and record["startTime"] else None,
-        "run": record["endTime"] - record["startTime"] if record["startTime"] and record["endTime"] else None,
+        **timings,
+        # The mutation's share: the run created and its planned events written, then queued.
+        "click_to_enqueued": enqueued - clicked if enqueued else None,
+        # The run coordinator's share: waiting for the daemon's next look at the queue.
+        "queue_wait": starting - enqueued if enqueued and starting else None,
+        # The run worker's start: a new Python process importing dagster and the code location.
+        "worker_start": started - starting if starting and started else None,
+        "run": ended - started if started and ended else None,
+        "run_start_to_row": landed - started if started else None,
     }
 
 
@@ -396,16 +417,12 @@ def main() -> None:
                     sample = one_day(product, assets, next(days))
                     samples.append(sample)
                     log(
-                        f"one day {name} {sample['day']}: {sample['click_to_row']:.2f} s "
-                        f"(queued {sample['queued'] or 0:.2f}, worker start {sample['worker_start'] or 0:.2f}, "
-                        f"run {sample['run'] or 0:.2f}) {sample['status']}"
+                        f"one day {name} {sample['day']}: {sample['click_to_row']:.2f} s ("
+                        + ", ".join(f"{part} {sample[part] or 0:.2f}" for part in PARTS[1:])
+                        + f") {sample['status']}"
                     )
-                figures["one_day"][name] = {
-                    "samples": samples,
-                    "click_to_row": summary([s["click_to_row"] for s in samples]),
-                    "queued": summary([s["queued"] for s in samples if s["queued"] is not None]),
-                    "worker_start": summary([s["worker_start"] for s in samples if s["worker_start"] is not None]),
-                    "run": summary([s["run"] for s in samples if s["run"] is not None]),
+                figures["one_day"][name] = {"samples": samples} | {
+                    part: summary([s[part] for s in samples if s[part] is not None]) for part in PARTS
                 }
             backfills = [(name, assets, None) for name, assets in SELECTIONS.items()]
             backfills.append(("*market_daily, job backfill of market_daily_job", SELECTIONS["*market_daily"], JOB))
@@ -441,9 +458,8 @@ def main() -> None:
     print("|---|---|")
     for name, one in figures["one_day"].items():
         print(f"| one day, UI launchRun, {name}: click → row | {fmt(one['click_to_row'])} |")
-        print(f"| … click → dequeued | {fmt(one['queued'])} |")
-        print(f"| … dequeued → run start (run worker) | {fmt(one['worker_start'])} |")
-        print(f"| … run start → end | {fmt(one['run'])} |")
+        for part in PARTS[1:]:
+            print(f"| … {part.replace('_', ' ')} | {fmt(one[part])} |")
     for name, samples in figures["backfill"].items():
         rows = summary([s["launch_to_rows"] for s in samples])
         done = summary([s["launch_to_completed"] for s in samples])
