@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import sqlite3
 import statistics
 import subprocess
@@ -44,6 +45,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 ASSET_JOB = "__ASSET_JOB"
 JOB = "market_daily_job"
 POLL_SECONDS = 0.05
+BACKFILL_LOOP_SECONDS = 30  # the backfill daemon's loop in Dagster 1.13.27 (not a setting)
 SOURCES = [
     "mainland_trading_calendar",
     "zce_sugar_bars",
@@ -379,8 +381,11 @@ def main() -> None:
     parser.add_argument("--backfills", type=int, default=1, help="28-day backfills per selection")
     parser.add_argument("--instance-yaml", type=Path, default=ROOT / "dagster.local.yaml")
     parser.add_argument("--label", default="", help="a name for this configuration in the JSON")
-    parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument(
+        "--parts", default="one_day,backfill,cli", help="which figures, comma-separated: one_day, backfill, cli"
+    )
     options = parser.parse_args()
+    parts = set(options.parts.split(","))
 
     # Days before the catch-up sensor's 30-day look-back, so none is in the warehouse already;
     # every launch and every backfill gets days of its own.
@@ -411,7 +416,7 @@ def main() -> None:
             # Warm-up, not counted: the first run lands the sources' history and creates the tables.
             warm = one_day(product, SELECTIONS["*market_daily"], next(days))
             log(f"warm-up run: {warm['click_to_row']:.2f} s")
-            for name, assets in SELECTIONS.items():
+            for name, assets in SELECTIONS.items() if "one_day" in parts else ():
                 samples = []
                 for _ in range(options.runs):
                     sample = one_day(product, assets, next(days))
@@ -426,18 +431,24 @@ def main() -> None:
                 }
             backfills = [(name, assets, None) for name, assets in SELECTIONS.items()]
             backfills.append(("*market_daily, job backfill of market_daily_job", SELECTIONS["*market_daily"], JOB))
-            for name, assets, job in backfills:
+            # A backfill is launched right after the previous one was seen complete, that is just after a
+            # pass of the backfill daemon: wait a random part of its 30 s loop first, so that launches
+            # land anywhere in it, as a user's do.
+            phases = random.Random(20261201)
+            for name, assets, job in backfills if "backfill" in parts else ():
                 samples = []
                 for _ in range(options.backfills):
                     first, last = next(windows)
-                    sample = backfill(product, assets, first, last, job)
+                    pause = phases.uniform(0, BACKFILL_LOOP_SECONDS)
+                    time.sleep(pause)
+                    sample = backfill(product, assets, first, last, job) | {"pause_before_launch": pause}
                     samples.append(sample)
                     log(
                         f"28 days {name} {first}…{last}: rows {sample['launch_to_rows']:.1f} s, "
                         f"{sample['status']} {sample['launch_to_completed']:.1f} s, {sample['runs']} run(s)"
                     )
                 figures["backfill"][name] = samples
-            if not options.skip_cli:
+            if "cli" in parts:
                 figures["cli"] = {}
                 for name in SELECTIONS:
                     timings = [cli_day(product, name, next(days)) for _ in range(max(3, options.runs // 2))]
