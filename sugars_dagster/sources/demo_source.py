@@ -13,9 +13,9 @@ the sugar bars and the fixing follow it.
 import datetime as dt
 import functools
 import math
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import numpy as np
 import polars as pl
 from pydantic import Field
 
@@ -25,11 +25,18 @@ from sugars_dagster.market.series import DEMO_LABEL, SERIES_COLUMNS, Series, Ser
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.sources.validation import FrameContract, validate_frame
 
+# numpy is imported where the series are made, not with the module: a run that does not fetch
+# (market_daily alone, from the UI) starts without it.
+if TYPE_CHECKING:
+    import numpy as np
+
 _SALT = {Series.ZCE_SUGAR: 11, Series.USD_CNY: 23, Series.BDI: 37, Series.ICE_NO11: 41}
 
 
-def _noise(ordinals: np.ndarray, salt: int) -> np.ndarray:
+def _noise(ordinals: "np.ndarray", salt: int) -> "np.ndarray":
     """Uniform [-1, 1) noise from a splitmix64 hash of (day, salt): no state, no seed order."""
+    import numpy as np
+
     with np.errstate(over="ignore"):
         z = ordinals.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(salt)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -38,7 +45,9 @@ def _noise(ordinals: np.ndarray, salt: int) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53) * 2.0 - 1.0
 
 
-def _wave(ordinals: np.ndarray, period_days: float, phase: float) -> np.ndarray:
+def _wave(ordinals: "np.ndarray", period_days: float, phase: float) -> "np.ndarray":
+    import numpy as np
+
     return np.sin(2 * math.pi * ordinals / period_days + phase)
 
 
@@ -86,6 +95,8 @@ def _publication_days(series: Series, first: dt.date, last: dt.date, holidays_fi
 
 def synthetic_frame(series: Series, first: dt.date, last: dt.date, holidays_file: str = "") -> pl.DataFrame:
     """The synthetic series in its canonical columns, for the publication days in [first, last]."""
+    import numpy as np
+
     days = _publication_days(series, first, last, holidays_file)
     t = np.array([day.toordinal() for day in days], dtype=np.int64)
     salt = _SALT[series]

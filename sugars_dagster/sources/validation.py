@@ -19,14 +19,16 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import polars as pl
 
 from sugars_dagster.errors import SourceDataError
 from sugars_dagster.market.series import MARKET_ZONES, PLAUSIBLE_RANGES, SERIES_COLUMNS, Series, ValueColumn
+
+if TYPE_CHECKING:  # numpy itself is loaded by the sources that hand over numpy-backed frames
+    import numpy as np
 
 # How far past today (in the market's zone) a date may lie: Sina labels Friday night's ZCE session
 # with Monday's date. Such rows are not stored until final; later dates are refused.
@@ -199,12 +201,12 @@ def _check_order(dates: list[dt.date], contract: FrameContract) -> None:
             )
 
 
-def _numeric_array(column: Any) -> np.ndarray | None:
+def _numeric_array(column: Any) -> "np.ndarray | None":
     """The column as floats (NaN for missing) when it already holds numbers, else None."""
     if isinstance(column, pl.Series):
         return column.cast(pl.Float64).to_numpy() if column.dtype.is_numeric() else None
     if getattr(column.dtype, "kind", None) in ("f", "i", "u"):
-        return column.to_numpy(dtype=float, na_value=np.nan)
+        return column.to_numpy(dtype=float, na_value=math.nan)
     return None
 
 
