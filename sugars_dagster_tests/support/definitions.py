@@ -37,8 +37,10 @@ def market_day_partitions(settings: DefinitionSettings = DEFAULTS) -> dg.DailyPa
 
 
 def product_asset(name: str, settings: DefinitionSettings = DEFAULTS) -> dg.AssetsDefinition:
-    """One asset of the code location (`market_daily`, `sugar_import_margin`, ...)."""
-    return product_definitions(settings).resolve_assets_def(name)
+    """One asset of the code location (`market_daily`, `sugar_import_margin`, ...), without the
+    code location's resources, so that a run can bind its own."""
+    [asset] = [asset for asset in product_graph(settings) if asset.key == dg.AssetKey(name)]
+    return asset
 
 
 def product_graph(settings: DefinitionSettings = DEFAULTS) -> list[dg.AssetsDefinition]:
