@@ -9,10 +9,12 @@ import sys
 
 from sugars_dagster.defs.assets.raw_series import history_start
 from sugars_dagster.defs.config import ImportCostConfig
+from sugars_dagster.defs.partitions import build_market_day_partitions
 from sugars_dagster.market.build import MarketInputs, Staleness, build_market_daily
 from sugars_dagster.market.calendar.finality import newest_final_day
 from sugars_dagster.market.calendar.window import classify_window
 from sugars_dagster.market.series import Series
+from sugars_dagster.settings import DefinitionSettings
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 
@@ -20,8 +22,10 @@ from sugars_dagster.warehouse.resource import Warehouse
 def load_day(warehouse: Warehouse, day: dt.date) -> int:
     source = DemoSource()
     now = dt.datetime.now(dt.UTC)
+    # From the first day the product's partitions would have, as its code location reads it.
+    first_fetched = history_start(build_market_day_partitions(DefinitionSettings.from_env().partitions_start))
     for series in Series:
-        fetched = source.fetch(series, history_start(), newest_final_day(series, now))
+        fetched = source.fetch(series, first_fetched, newest_final_day(series, now))
         warehouse.land_series(fetched, "bare-floor", now)
     read = {
         series: warehouse.read_series(series, source.providers(series), day - dt.timedelta(days=30), dt.date.max)

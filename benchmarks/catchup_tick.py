@@ -22,11 +22,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from benchmarks.full_history import one_run
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.partitions import MARKET_TIMEZONE, last_complete_day
-from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.market.catchup_plan import catchup_window
 from sugars_dagster.settings import SR_LISTING_DATE
@@ -35,6 +33,7 @@ from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, instance_at
+from sugars_dagster_tests.support.definitions import DEFAULTS, product_definitions
 
 LOOKBACKS = (30, 0)  # the default, and the whole history
 
@@ -48,7 +47,7 @@ def tick_figures(runs: int = 7, backend: str = "postgres") -> dict:
     recent = [day for day in sessions if day > last - dt.timedelta(days=29)]
     chooser = random.Random(20251204)
     holes = chooser.sample(recent[:-1], 10) + chooser.sample([day for day in sessions if day not in recent], 20)
-    sensor = defs.resolve_sensor_def("market_daily_catchup_sensor")
+    sensor = product_definitions().resolve_sensor_def("market_daily_catchup_sensor")
     figures: dict = {"trading_days": len(sessions)}
 
     def measure(home: Path, warehouse_url: str) -> None:
@@ -76,7 +75,7 @@ def tick_figures(runs: int = 7, backend: str = "postgres") -> dict:
                     dt.datetime.now(dt.UTC),
                     lookback_days=lookback,
                     grace=dt.timedelta(minutes=60),
-                    schedule_time=NIGHTLY_LOAD_TIME,
+                    schedule_time=DEFAULTS.nightly_load_time,
                     timezone=ZoneInfo(MARKET_TIMEZONE),
                     history_start=first,
                 )

@@ -8,7 +8,8 @@
 
 import dagster as dg
 
-from sugars_dagster.defs.partitions import market_day_partitions
+from sugars_dagster.defs.partitions import build_market_day_partitions
+from sugars_dagster.settings import DefinitionSettings
 
 
 @dg.asset
@@ -33,7 +34,8 @@ DAILY_CHECKS = [dg.AssetCheckSpec(f"check_{number}", asset="shaped_daily") for n
 
 
 @dg.asset(
-    partitions_def=market_day_partitions,
+    # The product's partitions with its default first day.
+    partitions_def=build_market_day_partitions(DefinitionSettings().partitions_start),
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=SOURCES,
     check_specs=DAILY_CHECKS,

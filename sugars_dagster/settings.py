@@ -5,15 +5,17 @@ Every number has an upper bound as well as a lower one: a value that loads must 
 years of sensor ticks (a look-back of a million days, a retry delay of 10^12 minutes would load
 and then break every tick).
 
-Most settings are read when a resource is built for the code location. Three shape Dagster
-definitions themselves (the partitions' first day, the schedule's time, the catch-up sensor's
-interval), which Dagster fixes when the definitions are created: those are read as the code
-location loads, and a change takes effect on reload.
+Nothing is read when a module is imported: every setting is read as Dagster loads the code
+location (`sugars_dagster.definitions.defs`), and a change takes effect on reload. Most become
+resources. Three shape Dagster definitions themselves (the partitions' first day, the schedule's
+time, the catch-up sensor's interval) and travel together as `DefinitionSettings`, from which
+`sugars_dagster.defs.build.build_definitions` builds the code location.
 """
 
 import datetime as dt
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from sugars_dagster.errors import ConfigError
@@ -46,6 +48,8 @@ DEFAULT_DATA_DIR = "data"
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 # ZCE listed white sugar (SR) on 2006-01-06; earlier trading days have no bar to load.
 SR_LISTING_DATE = "2006-01-06"
+DEFAULT_SCHEDULE_TIME = dt.time(2, 0)
+DEFAULT_CATCHUP_INTERVAL_SECONDS = 120
 
 
 def text(name: str, environ: Environ = os.environ) -> str:
@@ -137,7 +141,7 @@ def partitions_start(environ: Environ = os.environ) -> str:
 
 def schedule_time(raw: str | None) -> dt.time:
     """The nightly load's time of day in Asia/Shanghai, `HH:MM` (default 02:00)."""
-    value = (raw or "").strip() or "02:00"
+    value = (raw or "").strip() or f"{DEFAULT_SCHEDULE_TIME:%H:%M}"
     try:
         parsed = dt.time.fromisoformat(value)
     except ValueError:
@@ -152,7 +156,33 @@ def nightly_load_time(environ: Environ = os.environ) -> dt.time:
 
 
 def catchup_interval_seconds(environ: Environ = os.environ) -> int:
-    return int_setting(environ, CATCHUP_INTERVAL_ENV, 120, 5, 86_400, "the seconds between catch-up sensor ticks")
+    return int_setting(
+        environ,
+        CATCHUP_INTERVAL_ENV,
+        DEFAULT_CATCHUP_INTERVAL_SECONDS,
+        5,
+        86_400,
+        "the seconds between catch-up sensor ticks",
+    )
+
+
+@dataclass(frozen=True)
+class DefinitionSettings:
+    """The settings that shape Dagster definitions themselves, which Dagster fixes when the code
+    location is built; the defaults are the product's."""
+
+    partitions_start: str = SR_LISTING_DATE  # the first partition key, YYYY-MM-DD
+    nightly_load_time: dt.time = DEFAULT_SCHEDULE_TIME  # the schedule's time of day, Asia/Shanghai
+    catchup_interval_seconds: int = DEFAULT_CATCHUP_INTERVAL_SECONDS  # between catch-up sensor ticks
+
+    @classmethod
+    def from_env(cls, environ: Environ = os.environ) -> "DefinitionSettings":
+        """Read and check all three; a value that is not usable raises a ConfigError naming its variable."""
+        return cls(
+            partitions_start=partitions_start(environ),
+            nightly_load_time=nightly_load_time(environ),
+            catchup_interval_seconds=catchup_interval_seconds(environ),
+        )
 
 
 def dagster_home(environ: Environ = os.environ) -> str | None:

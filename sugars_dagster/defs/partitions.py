@@ -5,7 +5,6 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from sugars_dagster import settings
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.market.calendar.days import days_between
 
@@ -16,13 +15,13 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-# The key is the market day itself: `2025-12-04` covers [12-04 00:00, 12-05 00:00) Asia/Shanghai
-# and exists once that day is over, so the newest key is always the last complete day.
-market_day_partitions = dg.DailyPartitionsDefinition(
-    start_date=settings.partitions_start(),
-    timezone=MARKET_TIMEZONE,
-    fmt="%Y-%m-%d",
-)
+def build_market_day_partitions(start: str) -> dg.DailyPartitionsDefinition:
+    """One partition per market day from `start` (YYYY-MM-DD, SUGARS_PARTITIONS_START).
+
+    The key is the market day itself: `2025-12-04` covers [12-04 00:00, 12-05 00:00) Asia/Shanghai
+    and exists once that day is over, so the newest key is always the last complete day.
+    """
+    return dg.DailyPartitionsDefinition(start_date=start, timezone=MARKET_TIMEZONE, fmt="%Y-%m-%d")
 
 
 # A range longer than this is not expanded day by day (full-history loads).

@@ -136,3 +136,16 @@ def calendar_from_env(environ: Mapping[str, str] = os.environ) -> MarketCalendar
         return MarketCalendar()
     read_closed_days_file(path)
     return MarketCalendar(closed_days_file=path)
+
+
+def resources_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, dg.ConfigurableResource]:
+    """Every resource of the code location, keyed as the assets and sensors name them."""
+    return {
+        "source": source_from_env(environ),
+        "warehouse": warehouse_from_env(environ),
+        "catchup": catchup_policy_from_env(environ),
+        "alerter": alerter_from_env(environ),
+        "export": export_target_from_env(environ),
+        "retention": retention_from_env(environ),
+        "calendar": calendar_from_env(environ),
+    }

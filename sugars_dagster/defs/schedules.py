@@ -5,13 +5,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sugars_dagster import settings
 from sugars_dagster.defs.jobs import market_daily_job
 from sugars_dagster.defs.partitions import MARKET_TIMEZONE
-
-# Read when the code location loads: a changed time takes effect on reload. Any time after
-# midnight works, since the partition for a day exists once that day is over.
-NIGHTLY_LOAD_TIME = settings.nightly_load_time()
 
 SCHEDULE_NAME = "market_daily_schedule"
 
@@ -22,15 +17,20 @@ def market_day_of_tick(tick: dt.datetime) -> dt.date:
     return tick.astimezone(ZoneInfo(MARKET_TIMEZONE)).date() - dt.timedelta(days=1)
 
 
-@dg.schedule(
-    name=SCHEDULE_NAME,
-    job=market_daily_job,
-    cron_schedule=f"{NIGHTLY_LOAD_TIME.minute} {NIGHTLY_LOAD_TIME.hour} * * *",
-    execution_timezone=MARKET_TIMEZONE,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=f"{NIGHTLY_LOAD_TIME:%H:%M} Asia/Shanghai: load the market day that just ended.",
-)
-def market_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def build_market_daily_schedule(nightly_load_time: dt.time) -> dg.ScheduleDefinition:
+    """The nightly load at `nightly_load_time` Asia/Shanghai (SUGARS_SCHEDULE_TIME). Any time after
+    midnight works, since the partition for a day exists once that day is over."""
+    return dg.schedule(
+        name=SCHEDULE_NAME,
+        job=market_daily_job,
+        cron_schedule=f"{nightly_load_time.minute} {nightly_load_time.hour} * * *",
+        execution_timezone=MARKET_TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"{nightly_load_time:%H:%M} Asia/Shanghai: load the market day that just ended.",
+    )(_evaluate)
+
+
+def _evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     day = market_day_of_tick(context.scheduled_execution_time).isoformat()
     # Moving the schedule's time can make Dagster evaluate a new tick for a day an earlier
     # tick already launched (its scheduler counts ticks from its last pass, up to an hour ago).

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.resources import alerter_from_env
@@ -16,8 +15,11 @@ from sugars_dagster.market.calendar.trading import snapshot_calendar
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.definitions import product_definitions
 from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.support.runs import run_graph
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

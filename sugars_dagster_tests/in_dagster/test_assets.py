@@ -6,8 +6,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.defs.assets.import_margin import sugar_import_margin
-from sugars_dagster.defs.assets.market_daily import market_daily as market_daily_asset
 from sugars_dagster.defs.config import ImportCostConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.market.calendar import trading as trading_calendar
@@ -16,6 +14,7 @@ from sugars_dagster.market.series import Series
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
+from sugars_dagster_tests.support.definitions import product_asset
 from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.support.runs import failure_text, market_daily_metadata, run_graph
 
@@ -170,7 +169,11 @@ def test_an_implausible_stored_value_is_stopped_by_a_blocking_check(warehouse: W
             .values(usd_cny=710.4)
         )
     result = run_graph(
-        DemoSource(), warehouse, instance, partition="2025-12-04", assets=[market_daily_asset, sugar_import_margin]
+        DemoSource(),
+        warehouse,
+        instance,
+        partition="2025-12-04",
+        assets=[product_asset("market_daily"), product_asset("sugar_import_margin")],
     )
     assert not result.success
     # FX fed in per 100 USD: the rate and the cost built from it are both out of range.
@@ -193,7 +196,7 @@ def test_market_daily_alone_rebuilds_from_the_raw_tables_without_fetching(
 ) -> None:
     def alone() -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [market_daily_asset],
+            [product_asset("market_daily")],
             partition_key="2025-12-04",
             resources={"source": DemoSource(), "warehouse": sqlite_warehouse, "calendar": MarketCalendar()},
             instance=instance,

@@ -9,7 +9,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
@@ -33,8 +32,11 @@ from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import raw_trading_calendar
 from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.definitions import product_definitions
 from sugars_dagster_tests.support.runs import failure_text, run_graph
 from sugars_dagster_tests.support.sina_calendar import EPOCH, serving_body, serving_calendar
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

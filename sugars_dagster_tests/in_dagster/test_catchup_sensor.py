@@ -17,7 +17,6 @@ from dagster._core.scheduler.instigation import (
 )
 from dagster._utils.error import SerializableErrorInfo
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.defs.resources import catchup_policy_from_env
@@ -28,7 +27,10 @@ from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
+from sugars_dagster_tests.support.definitions import DEFAULTS, product_definitions
 from sugars_dagster_tests.support.runs import failure_text, run_graph
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
@@ -384,11 +386,13 @@ def test_the_day_is_left_to_the_schedule_only_while_it_will_launch_it(
     instance = stored_instance
     schedule_state(instance, watched_until=dt.datetime(2025, 12, 4, 3, 0), status=status, tick=tick)
     now = AFTER_GRACE.replace(tzinfo=SHANGHAI)
-    assert day_left_to_schedule(instance, now) == (D(2025, 12, 4) if left_to_schedule else None)
+    assert day_left_to_schedule(instance, now, DEFAULTS.nightly_load_time) == (
+        D(2025, 12, 4) if left_to_schedule else None
+    )
 
 
 def test_a_schedule_that_started_watching_after_the_tick_leaves_nothing(stored_instance) -> None:
     instance = stored_instance
     # A first start at 03:00: the scheduler does not go back to 02:00.
     schedule_state(instance, watched_until=dt.datetime(2025, 12, 5, 3, 0))
-    assert day_left_to_schedule(instance, AFTER_GRACE.replace(tzinfo=SHANGHAI)) is None
+    assert day_left_to_schedule(instance, AFTER_GRACE.replace(tzinfo=SHANGHAI), DEFAULTS.nightly_load_time) is None

@@ -4,10 +4,10 @@ import dagster as dg
 import pytest
 
 from sugars_dagster.dagster_private import BatchingSqliteEventLogStorage
-from sugars_dagster.defs.partitions import market_day_partitions
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.support.cli import instance_at
+from sugars_dagster_tests.support.definitions import market_day_partitions
 from sugars_dagster_tests.support.processes import ROOT
 from sugars_dagster_tests.support.runs import failure_text, run_graph
 
@@ -32,7 +32,7 @@ def records_after_a_range_run(tmp_path, instance_yaml: str) -> dict:
         return {
             "storage": type(instance.event_log_storage).__name__,
             "materialized": sorted(instance.get_materialized_partitions(MARKET_DAILY)),
-            "status": instance.get_status_by_partition(MARKET_DAILY, SAMPLE, market_day_partitions),
+            "status": instance.get_status_by_partition(MARKET_DAILY, SAMPLE, market_day_partitions()),
             "latest_partition": instance.get_latest_materialization_event(MARKET_DAILY).dagster_event.partition,
             "per_day": {
                 key: [(r.partition_key, r.run_id == result.run_id) for r in records] for key, records in per_day.items()

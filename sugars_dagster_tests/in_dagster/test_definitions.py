@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from sugars_dagster.definitions import defs
-from sugars_dagster.defs.partitions import last_complete_day, market_day_partitions
+from sugars_dagster.defs.partitions import last_complete_day
 from sugars_dagster.defs.resources import source_from_env, warehouse_from_env
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.settings import partitions_start_date
 from sugars_dagster.sources.akshare_source import AkshareSource
 from sugars_dagster.sources.demo_source import DemoSource
+from sugars_dagster_tests.support.definitions import market_day_partitions, product_definitions
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
@@ -30,7 +32,7 @@ def test_market_daily_is_fed_by_one_asset_per_source_series_and_the_calendar() -
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("market_daily")).parent_keys == RAW_KEYS | {CALENDAR_KEY}
     assert graph.get(CALENDAR_KEY).partitions_def is None  # the source lists whole years per call
-    assert graph.get(dg.AssetKey("market_daily")).partitions_def == market_day_partitions
+    assert graph.get(dg.AssetKey("market_daily")).partitions_def == market_day_partitions()
     for key in RAW_KEYS:
         assert graph.get(key).partitions_def is None  # sources return their whole history per call
 
@@ -41,7 +43,7 @@ def test_the_job_covers_the_whole_graph() -> None:
     assert job.asset_layer.executable_asset_keys == RAW_KEYS | {CALENDAR_KEY} | {
         dg.AssetKey(name) for name in downstream
     }
-    assert job.partitions_def == market_day_partitions
+    assert job.partitions_def == market_day_partitions()
 
 
 def test_lineage_runs_from_the_sources_to_the_backups() -> None:
@@ -73,15 +75,15 @@ def test_every_check_sits_on_its_asset() -> None:
 
 
 def test_partitions_are_market_days_in_shanghai_up_to_the_last_complete_day() -> None:
-    assert market_day_partitions.timezone == "Asia/Shanghai"
-    assert market_day_partitions.get_first_partition_key() == "2006-01-06"
+    assert market_day_partitions().timezone == "Asia/Shanghai"
+    assert market_day_partitions().get_first_partition_key() == "2006-01-06"
     now = dt.datetime(2025, 12, 5, 0, 30, tzinfo=SHANGHAI)  # still the evening of 12-04 in UTC
     with dg.partition_loading_context(effective_dt=now):
-        assert market_day_partitions.get_last_partition_key() == "2025-12-04"
+        assert market_day_partitions().get_last_partition_key() == "2025-12-04"
     assert last_complete_day(now) == dt.date(2025, 12, 4)
     just_before = dt.datetime(2025, 12, 4, 23, 59, tzinfo=SHANGHAI)
     with dg.partition_loading_context(effective_dt=just_before):
-        assert market_day_partitions.get_last_partition_key() == "2025-12-03"
+        assert market_day_partitions().get_last_partition_key() == "2025-12-03"
     assert last_complete_day(just_before) == dt.date(2025, 12, 3)
 
 
@@ -154,6 +156,7 @@ def test_the_tick_is_the_same_on_a_host_in_another_time_zone(tmp_path) -> None:
         assert time.tzname[0] in ("PST", "PDT"), time.tzname
         import dagster as dg
         from sugars_dagster.definitions import defs
+        defs = defs()  # as Dagster loads the code location
         schedule = defs.resolve_schedule_def("market_daily_schedule")
         tick = dt.datetime(2025, 12, 4, 18, 0, tzinfo=dt.UTC)  # 02:00 on 12-05 in Shanghai
         with dg.DagsterInstance.local_temp() as instance:

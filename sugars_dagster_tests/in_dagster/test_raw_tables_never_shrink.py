@@ -8,11 +8,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from sugars_dagster.defs.assets.market_daily import market_daily as market_daily_asset
 from sugars_dagster.defs.assets.raw_series import _no_rows_dropped
 from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.window_write import MergeCounts
+from sugars_dagster_tests.support.definitions import product_asset
 from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.support.runs import failure_text, run_graph
 
@@ -46,7 +46,7 @@ def land(
 
 def rebuild_market_daily(warehouse: Warehouse, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """market_daily alone, from what the raw tables hold (no source is asked)."""
-    return run_graph(fast_akshare(), warehouse, instance, partition_range=RANGE, assets=[market_daily_asset])
+    return run_graph(fast_akshare(), warehouse, instance, partition_range=RANGE, assets=[product_asset("market_daily")])
 
 
 def raw_bdi(warehouse: Warehouse) -> dict[dt.date, float]:

@@ -4,7 +4,6 @@ import datetime as dt
 
 import dagster as dg
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.jobs import STEP_RETRY_POLICY
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.errors import SourceDataError, SourceFetchError
@@ -12,8 +11,11 @@ from sugars_dagster.market.series import Series, SeriesFrame
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster_tests.support.definitions import product_definitions
 from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.support.runs import GRAPH, failure_text, memory_export
+
+defs = product_definitions()
 
 # The production policy with the waiting taken out, so the test runs in seconds.
 FAST_RETRIES = dg.RetryPolicy(max_retries=2, delay=0)

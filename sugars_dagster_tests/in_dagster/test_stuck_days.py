@@ -12,7 +12,6 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
 from sugars_dagster.defs.market_calendar import MarketCalendar
@@ -24,8 +23,11 @@ from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import RAW_TABLES
 from sugars_dagster_tests.support.alert_inbox import alert_inbox
+from sugars_dagster_tests.support.definitions import product_definitions
 from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.support.runs import GRAPH, failure_text, memory_export, run_graph
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 

@@ -6,10 +6,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.defs.partitions import market_day_partitions
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.support.cli import FAST_EVENT_SETTINGS, CliInstance, instance_at, postgres_instance_yaml
+from sugars_dagster_tests.support.definitions import market_day_partitions
 from sugars_dagster_tests.support.processes import ROOT
 
 pytestmark = pytest.mark.cli
@@ -63,6 +63,6 @@ def test_ten_years_load_one_row_per_session_in_one_run(tmp_path, request: pytest
     with instance_at(cli.home) as instance:
         assert instance.get_runs_count() == 1
         statuses = instance.get_status_by_partition(
-            dg.AssetKey("market_daily"), ["2016-01-01", "2020-06-15", "2025-12-31"], market_day_partitions
+            dg.AssetKey("market_daily"), ["2016-01-01", "2020-06-15", "2025-12-31"], market_day_partitions()
         )
     assert set(statuses.values()) == {dg.AssetPartitionStatus.MATERIALIZED}

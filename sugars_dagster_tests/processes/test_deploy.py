@@ -326,7 +326,7 @@ def test_a_multi_host_deployment_takes_postgresql_and_an_object_store() -> None:
 def test_the_code_location_does_not_load_with_one_host_storage_in_a_multi_host_deployment(tmp_path) -> None:
     """What a pod or a run container sees when the settings are wrong: the load fails, naming why."""
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sugars_dagster.definitions"],
+        [sys.executable, "-c", "from sugars_dagster.definitions import defs; defs()"],
         env=product_environment(
             {"SUGARS_DEPLOYMENT": "multi-host", "SUGARS_SOURCE": "demo", "SUGARS_DATA_DIR": str(tmp_path)}
         ),

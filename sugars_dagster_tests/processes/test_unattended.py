@@ -10,7 +10,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.market.catchup_plan import catchup_window
 from sugars_dagster.settings import SR_LISTING_DATE
@@ -18,6 +17,7 @@ from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
 from sugars_dagster_tests.support.alert_inbox import alert_inbox
 from sugars_dagster_tests.support.cli import DAGSTER, FAST_EVENT_SETTINGS, instance_at, materialize_args
+from sugars_dagster_tests.support.definitions import DEFAULTS
 from sugars_dagster_tests.support.environment import product_environment
 from sugars_dagster_tests.support.processes import BIN, ROOT, free_port, process, wait_for
 from sugars_dagster_tests.support.runs import overlaps, step_intervals
@@ -52,7 +52,7 @@ def expected_days() -> list[dt.date]:
         dt.datetime.now(dt.UTC),
         lookback_days=LOOKBACK_DAYS,
         grace=dt.timedelta(minutes=60),
-        schedule_time=NIGHTLY_LOAD_TIME,
+        schedule_time=DEFAULTS.nightly_load_time,
         timezone=ZoneInfo("Asia/Shanghai"),
         history_start=dt.date.fromisoformat(SR_LISTING_DATE),
     )

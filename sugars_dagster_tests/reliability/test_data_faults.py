@@ -16,7 +16,6 @@ import pytest
 import responses
 import sqlalchemy as sa
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.alerts import Alerter
 from sugars_dagster.defs.sensors.failure_alerts import market_daily_failure_alert_sensor
 from sugars_dagster.market.series import Series
@@ -26,9 +25,12 @@ from sugars_dagster.warehouse.tables import RAW_TABLES, market_daily
 from sugars_dagster_tests.support import payloads
 from sugars_dagster_tests.support.alert_inbox import alert_inbox
 from sugars_dagster_tests.support.cli import CliInstance
+from sugars_dagster_tests.support.definitions import product_definitions
 from sugars_dagster_tests.support.fake_sources import DemoWithoutSugarBar
 from sugars_dagster_tests.support.recorded_world import RecordedWorld, fast_akshare
 from sugars_dagster_tests.support.runs import failure_text, market_daily_metadata, materializations, run_graph
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.reliability
 

@@ -22,18 +22,19 @@ import sqlalchemy as sa
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import ScheduleInstigatorData, TickStatus
 
-from sugars_dagster.definitions import defs
-from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.market.calendar import trading as trading_calendar
 from sugars_dagster.market.catchup_plan import catchup_window
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
+from sugars_dagster_tests.support.definitions import DEFAULTS, product_definitions
 from sugars_dagster_tests.support.pg import postgres_server_url
 from sugars_dagster_tests.support.processes import BIN, ROOT, wait_for
 from sugars_dagster_tests.support.runs import materializations, overlaps, run_graph, step_intervals
 from sugars_dagster_tests.support.tcp_proxy import TcpProxy
 from sugars_dagster_tests.support.topology import Topology, production_topology
+
+defs = product_definitions()
 
 pytestmark = pytest.mark.reliability
 
@@ -49,7 +50,7 @@ MATERIALIZE = ["asset", "materialize", "-m", "sugars_dagster.definitions", "--se
 def last_tick(now: dt.datetime) -> dt.datetime:
     """The newest 02:00 Asia/Shanghai tick at or before `now`."""
     local = now.astimezone(SHANGHAI)
-    tick = dt.datetime.combine(local.date(), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
+    tick = dt.datetime.combine(local.date(), DEFAULTS.nightly_load_time, tzinfo=SHANGHAI)
     return tick if tick <= local else tick - dt.timedelta(days=1)
 
 
@@ -115,7 +116,7 @@ def test_1_daemon_down_across_three_nightly_ticks_loads_the_missed_days_exactly_
         first = newest_day - dt.timedelta(days=21)
         missed = trading_calendar.snapshot_calendar().sessions_between(first, newest_day)[-3:]
         outage_began = dt.datetime.combine(
-            missed[0] + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI
+            missed[0] + dt.timedelta(days=1), DEFAULTS.nightly_load_time, tzinfo=SHANGHAI
         ) - dt.timedelta(hours=1)
         before = topology.run(*MATERIALIZE, "--partition-range", f"{first}...{missed[0] - dt.timedelta(days=1)}")
         assert before.returncode == 0, before.stderr[-3000:]
@@ -373,7 +374,7 @@ def test_9_a_host_and_a_storage_database_outside_shanghai_and_utc_keep_partition
             now,
             lookback_days=7,
             grace=dt.timedelta(minutes=60),
-            schedule_time=NIGHTLY_LOAD_TIME,
+            schedule_time=DEFAULTS.nightly_load_time,
             timezone=SHANGHAI,
             history_start=D(2006, 1, 6),
         )
@@ -444,7 +445,7 @@ def test_3_the_same_day_from_schedule_sensor_ui_and_cli_at_once_is_serialized(tm
                 60,
                 "the sensor's run",
             )
-        tick = dt.datetime.combine(day + dt.timedelta(days=1), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
+        tick = dt.datetime.combine(day + dt.timedelta(days=1), DEFAULTS.nightly_load_time, tzinfo=SHANGHAI)
         with (
             topology.instance() as instance,
             dg.build_schedule_context(

@@ -1,5 +1,6 @@
-"""Drives the real schedule and sensors of `sugars_dagster.definitions.defs`, and the runs they
-request, on a moving clock, in process.
+"""Drives the real schedule and sensors of the code location (built with the product's default
+settings, as `sugars_dagster.definitions.defs` builds it), and the runs they request, on a moving
+clock, in process.
 
 What the daemon does is modelled step by step; each step is one frozen moment:
 
@@ -48,9 +49,7 @@ from dagster._core.scheduler.instigation import (
 )
 from dagster_shared.error import SerializableErrorInfo
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.defs.catchup_policy import CatchupPolicy
-from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster_tests.simulation.faults import (
     FOREVER,
@@ -65,7 +64,10 @@ from sugars_dagster_tests.simulation.faults import (
     copy_warehouse,
     restore_warehouse,
 )
+from sugars_dagster_tests.support.definitions import DEFAULTS, product_definitions
 from sugars_dagster_tests.support.runs import memory_export
+
+defs = product_definitions()
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULE = defs.resolve_schedule_def("market_daily_schedule")
@@ -116,7 +118,7 @@ def next_wall_time(now: dt.datetime, times: list[dt.time]) -> dt.datetime:
 
 def latest_schedule_tick(now: dt.datetime) -> dt.datetime:
     local = now.astimezone(SHANGHAI)
-    tick = dt.datetime.combine(local.date(), NIGHTLY_LOAD_TIME, SHANGHAI)
+    tick = dt.datetime.combine(local.date(), DEFAULTS.nightly_load_time, SHANGHAI)
     return tick if tick <= local else tick - dt.timedelta(days=1)
 
 

@@ -4,25 +4,14 @@ import uuid
 
 import dagster as dg
 
-from sugars_dagster.defs.assets.export import market_daily_export, warehouse_retention
-from sugars_dagster.defs.assets.import_margin import sugar_import_margin
-from sugars_dagster.defs.assets.market_daily import market_daily
-from sugars_dagster.defs.assets.raw_series import raw_series_assets
-from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
 from sugars_dagster.defs.market_calendar import MarketCalendar
 from sugars_dagster.sources.base import MarketSource
 from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
+from sugars_dagster_tests.support.definitions import product_graph
 
 # The whole graph, sources to backups, as market_daily_job runs it.
-GRAPH = [
-    mainland_trading_calendar,
-    *raw_series_assets,
-    market_daily,
-    sugar_import_margin,
-    market_daily_export,
-    warehouse_retention,
-]
+GRAPH = product_graph()
 
 
 def memory_export() -> ExportTarget:

@@ -4,10 +4,12 @@ file that defines each asset, and descriptions that say what a row means."""
 import dagster as dg
 import pytest
 
-from sugars_dagster.definitions import defs
 from sugars_dagster.market.series import Series
 from sugars_dagster.market.tables import MARKET_DAILY, RAW_SERIES, RAW_TRADING_CALENDAR, SUGAR_IMPORT_MARGIN
 from sugars_dagster.warehouse.tables import metadata
+from sugars_dagster_tests.support.definitions import product_definitions
+
+defs = product_definitions()
 
 GRAPH = defs.resolve_asset_graph()
 TABLES = {

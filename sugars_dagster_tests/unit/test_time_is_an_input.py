@@ -9,7 +9,7 @@ import pytest
 from dagster._time import get_current_datetime
 
 from sugars_dagster import clock
-from sugars_dagster.defs.partitions import market_day_partitions
+from sugars_dagster_tests.support.definitions import market_day_partitions
 
 pytestmark = pytest.mark.clock  # depends on 'now': runs at several clocks in CI
 
@@ -34,11 +34,11 @@ def test_the_product_and_dagster_read_the_chosen_clock() -> None:
     assert chosen <= now < chosen + dt.timedelta(hours=1)
     assert chosen <= get_current_datetime() < chosen + dt.timedelta(hours=1)
     yesterday = (now.astimezone(SHANGHAI).date() - dt.timedelta(days=1)).isoformat()
-    assert market_day_partitions.get_last_partition_key() == yesterday
+    assert market_day_partitions().get_last_partition_key() == yesterday
 
 
 def test_moving_the_clock_moves_both(move_clock) -> None:
     moment = move_clock(dt.datetime(2027, 1, 1, 1, 0))
     assert clock.now() == moment
     assert get_current_datetime() == moment
-    assert market_day_partitions.get_last_partition_key() == "2026-12-31"
+    assert market_day_partitions().get_last_partition_key() == "2026-12-31"

@@ -6,22 +6,25 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.defs.assets.import_margin import sugar_import_margin
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL
 from sugars_dagster.defs.catalog import OWNERS
-from sugars_dagster.defs.partitions import MARKET_TIMEZONE, market_day_partitions, requested_days
+from sugars_dagster.defs.partitions import MARKET_TIMEZONE, requested_days
 from sugars_dagster.warehouse.export import ExportTarget, Retention
 from sugars_dagster.warehouse.resource import Warehouse
 
 
-@dg.asset(
-    partitions_def=market_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[sugar_import_margin],
-    group_name="export",
-    owners=OWNERS,
-    kinds={"parquet"},
-)
+def build_market_daily_export_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`market_daily_export` over the market-day partitions."""
+    return dg.asset(
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=["sugar_import_margin"],
+        group_name="export",
+        owners=OWNERS,
+        kinds={"parquet"},
+    )(market_daily_export)
+
+
 def market_daily_export(
     context: dg.AssetExecutionContext, warehouse: Warehouse, export: ExportTarget
 ) -> dg.MaterializeResult:
@@ -45,7 +48,7 @@ def market_daily_export(
     )
 
 
-@dg.asset(deps=[market_daily_export], group_name="export", owners=OWNERS, kinds={"sql"}, pool=WAREHOUSE_POOL)
+@dg.asset(deps=["market_daily_export"], group_name="export", owners=OWNERS, kinds={"sql"}, pool=WAREHOUSE_POOL)
 def warehouse_retention(
     context: dg.AssetExecutionContext, warehouse: Warehouse, retention: Retention
 ) -> dg.MaterializeResult:

@@ -5,13 +5,13 @@ import datetime as dt
 import dagster as dg
 
 from sugars_dagster import clock
-from sugars_dagster.defs.assets.market_daily import market_daily
+from sugars_dagster.defs.assets.market_daily import ASSET as MARKET_DAILY_ASSET
 from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.defs.catalog import OWNERS, row_description, table_metadata
 from sugars_dagster.defs.config import ImportMarginConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import market_day_partitions, requested_days
+from sugars_dagster.defs.partitions import requested_days
 from sugars_dagster.errors import MissingDataError
 from sugars_dagster.market.calendar.window import classify_window
 from sugars_dagster.market.margin import build_import_margin
@@ -31,20 +31,24 @@ PREVIEW_COLUMNS = [
 ]
 
 
-@dg.asset(
-    partitions_def=market_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[market_daily],
-    group_name="market",
-    kinds={"polars", "sql"},
-    pool=WAREHOUSE_POOL,
-    owners=OWNERS,
-    metadata=table_metadata(SUGAR_IMPORT_MARGIN),
-    description=row_description(
-        "Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day.",
-        SUGAR_IMPORT_MARGIN,
-    ),
-)
+def build_sugar_import_margin_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`sugar_import_margin` over the market-day partitions."""
+    return dg.asset(
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[MARKET_DAILY_ASSET],
+        group_name="market",
+        kinds={"polars", "sql"},
+        pool=WAREHOUSE_POOL,
+        owners=OWNERS,
+        metadata=table_metadata(SUGAR_IMPORT_MARGIN),
+        description=row_description(
+            "Landed cost of raw sugar in and out of quota and the ZCE close's margin over each, per trading day.",
+            SUGAR_IMPORT_MARGIN,
+        ),
+    )(sugar_import_margin)
+
+
 def sugar_import_margin(
     context: dg.AssetExecutionContext,
     config: ImportMarginConfig,

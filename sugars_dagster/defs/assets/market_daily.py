@@ -8,14 +8,14 @@ import polars as pl
 
 from sugars_dagster import clock
 from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
-from sugars_dagster.defs.assets.raw_series import raw_series_assets
+from sugars_dagster.defs.assets.raw_series import RAW_SERIES_KEYS
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
-from sugars_dagster.defs.assets.trading_calendar import mainland_trading_calendar
+from sugars_dagster.defs.assets.trading_calendar import ASSET as TRADING_CALENDAR
 from sugars_dagster.defs.catalog import OWNERS, row_description, table_metadata
 from sugars_dagster.defs.checks import as_check_result
 from sugars_dagster.defs.config import ImportCostConfig, MarketDailyConfig
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import market_day_partitions, requested_days
+from sugars_dagster.defs.partitions import requested_days
 from sugars_dagster.errors import MissingDataError, QualityError
 from sugars_dagster.market import quality
 from sugars_dagster.market.build import MARKET_DAILY_DECIMALS, MarketInputs, Staleness, build_market_daily
@@ -48,23 +48,27 @@ CHECK_SPECS = [
 ]
 
 
-@dg.asset(
-    partitions_def=market_day_partitions,
-    # Any range of days loads in one run that reads each raw table once.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[mainland_trading_calendar, *raw_series_assets],
-    group_name="market",
-    kinds={"polars", "sql"},
-    pool=WAREHOUSE_POOL,
-    check_specs=CHECK_SPECS,
-    owners=OWNERS,
-    metadata=table_metadata(MARKET_DAILY),
-    description=row_description(
-        "ZCE white sugar close and open with USD/CNY, BDI and the import-cost estimate, per trading day: "
-        "the table the API and dashboard read.",
-        MARKET_DAILY,
-    ),
-)
+def build_market_daily_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`market_daily` over the market-day partitions."""
+    return dg.asset(
+        partitions_def=partitions,
+        # Any range of days loads in one run that reads each raw table once.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[TRADING_CALENDAR, *RAW_SERIES_KEYS],
+        group_name="market",
+        kinds={"polars", "sql"},
+        pool=WAREHOUSE_POOL,
+        check_specs=CHECK_SPECS,
+        owners=OWNERS,
+        metadata=table_metadata(MARKET_DAILY),
+        description=row_description(
+            "ZCE white sugar close and open with USD/CNY, BDI and the import-cost estimate, per trading day: "
+            "the table the API and dashboard read.",
+            MARKET_DAILY,
+        ),
+    )(market_daily)
+
+
 def market_daily(
     context: dg.AssetExecutionContext,
     config: MarketDailyConfig,

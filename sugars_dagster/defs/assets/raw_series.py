@@ -19,7 +19,7 @@ from sugars_dagster.defs.assets.preflight import before_writing, claim_warehouse
 from sugars_dagster.defs.assets.step_policy import WAREHOUSE_POOL, no_retry_for_lasting_errors
 from sugars_dagster.defs.catalog import OWNERS, table_metadata
 from sugars_dagster.defs.market_calendar import MarketCalendar
-from sugars_dagster.defs.partitions import check_requested_range, market_day_partitions
+from sugars_dagster.defs.partitions import check_requested_range
 from sugars_dagster.errors import SourceDataError, SourceError, SugarsError
 from sugars_dagster.market.calendar.finality import SESSION_ENDS, newest_final_day
 from sugars_dagster.market.calendar.publication import PublicationDays
@@ -36,8 +36,8 @@ from sugars_dagster.warehouse.window_write import MergeCounts
 AS_OF_LOOKBACK_DAYS = 60
 
 
-def history_start() -> dt.date:
-    return market_day_partitions.start.date() - dt.timedelta(days=AS_OF_LOOKBACK_DAYS)
+def history_start(partitions: dg.TimeWindowPartitionsDefinition) -> dt.date:
+    return partitions.start.date() - dt.timedelta(days=AS_OF_LOOKBACK_DAYS)
 
 
 def source_checks(series: Series) -> list[dg.AssetCheckSpec]:
@@ -200,6 +200,7 @@ def land_series(
     source: MarketSource,
     warehouse: Warehouse,
     calendar: MarketCalendar,
+    history_from: dt.date,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     with no_retry_for_lasting_errors():
         check_requested_range(context.run.tags)
@@ -207,7 +208,7 @@ def land_series(
         now = clock.now()
         final_through = newest_final_day(series, now)
         try:
-            fetched = source.fetch(series, history_start(), final_through, log=context.log)
+            fetched = source.fetch(series, history_from, final_through, log=context.log)
         except SourceError as error:
             if error.contract_failures():  # a source answered, with something that breaks its contract
                 yield _contract_failure(series, error.contract_failures())
@@ -263,36 +264,45 @@ _COMMON = {
 }
 
 
-@dg.asset(check_specs=source_checks(Series.ZCE_SUGAR), metadata=table_metadata(RAW_SERIES[Series.ZCE_SUGAR]), **_COMMON)
-def zce_sugar_bars(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """ZCE white sugar continuous/main contract daily bars, CNY/t (Sina SR0, else Eastmoney)."""
-    yield from land_series(context, Series.ZCE_SUGAR, source, warehouse, calendar)
+def build_raw_series_assets(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """One asset per source series, each fetching from `AS_OF_LOOKBACK_DAYS` before the first of
+    the market-day partitions."""
+    history_from = history_start(partitions)
+
+    @dg.asset(
+        check_specs=source_checks(Series.ZCE_SUGAR), metadata=table_metadata(RAW_SERIES[Series.ZCE_SUGAR]), **_COMMON
+    )
+    def zce_sugar_bars(
+        context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """ZCE white sugar continuous/main contract daily bars, CNY/t (Sina SR0, else Eastmoney)."""
+        yield from land_series(context, Series.ZCE_SUGAR, source, warehouse, calendar, history_from)
+
+    @dg.asset(check_specs=source_checks(Series.USD_CNY), metadata=table_metadata(RAW_SERIES[Series.USD_CNY]), **_COMMON)
+    def usd_cny_central_parity(
+        context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """USD/CNY central parity published by SAFE, CNY per USD."""
+        yield from land_series(context, Series.USD_CNY, source, warehouse, calendar, history_from)
+
+    @dg.asset(check_specs=source_checks(Series.BDI), metadata=table_metadata(RAW_SERIES[Series.BDI]), **_COMMON)
+    def baltic_dry_index(
+        context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """Baltic Dry Index, points."""
+        yield from land_series(context, Series.BDI, source, warehouse, calendar, history_from)
+
+    @dg.asset(
+        check_specs=source_checks(Series.ICE_NO11), metadata=table_metadata(RAW_SERIES[Series.ICE_NO11]), **_COMMON
+    )
+    def ice_raw_sugar_bars(
+        context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """ICE raw sugar No.11 front-month daily bars, US cents/lb (Sina RS, else Eastmoney SB00Y)."""
+        yield from land_series(context, Series.ICE_NO11, source, warehouse, calendar, history_from)
+
+    return [zce_sugar_bars, usd_cny_central_parity, baltic_dry_index, ice_raw_sugar_bars]
 
 
-@dg.asset(check_specs=source_checks(Series.USD_CNY), metadata=table_metadata(RAW_SERIES[Series.USD_CNY]), **_COMMON)
-def usd_cny_central_parity(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """USD/CNY central parity published by SAFE, CNY per USD."""
-    yield from land_series(context, Series.USD_CNY, source, warehouse, calendar)
-
-
-@dg.asset(check_specs=source_checks(Series.BDI), metadata=table_metadata(RAW_SERIES[Series.BDI]), **_COMMON)
-def baltic_dry_index(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Baltic Dry Index, points."""
-    yield from land_series(context, Series.BDI, source, warehouse, calendar)
-
-
-@dg.asset(check_specs=source_checks(Series.ICE_NO11), metadata=table_metadata(RAW_SERIES[Series.ICE_NO11]), **_COMMON)
-def ice_raw_sugar_bars(
-    context: dg.AssetExecutionContext, source: MarketSource, warehouse: Warehouse, calendar: MarketCalendar
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """ICE raw sugar No.11 front-month daily bars, US cents/lb (Sina RS, else Eastmoney SB00Y)."""
-    yield from land_series(context, Series.ICE_NO11, source, warehouse, calendar)
-
-
-raw_series_assets = [zce_sugar_bars, usd_cny_central_parity, baltic_dry_index, ice_raw_sugar_bars]
+# The keys of the raw series assets, in the order of `build_raw_series_assets`.
+RAW_SERIES_KEYS = [dg.AssetKey(series.value) for series in Series]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sugars_dagster import clock, settings
+from sugars_dagster import clock
 
 # The scheduler's stored state has no public API; read only, against the pinned release.
 from sugars_dagster.dagster_private import InstigatorStatus, InstigatorType, ScheduleInstigatorData, TickStatus
@@ -22,10 +22,9 @@ from sugars_dagster.defs.partitions import (
     MARKET_TIMEZONE,
     RANGE_END_TAG,
     RANGE_START_TAG,
-    market_day_partitions,
     run_days,
 )
-from sugars_dagster.defs.schedules import NIGHTLY_LOAD_TIME, market_daily_schedule
+from sugars_dagster.defs.schedules import SCHEDULE_NAME
 from sugars_dagster.defs.sensors.never_raise import tick_or_skip
 from sugars_dagster.market.calendar.days import days_between
 from sugars_dagster.market.calendar.trading import DayStatus, TradingCalendar
@@ -45,9 +44,6 @@ IN_FLIGHT_STATUSES = [
     dg.DagsterRunStatus.CANCELING,
 ]
 SHANGHAI = ZoneInfo(MARKET_TIMEZONE)
-
-# How often the daemon evaluates the sensor; fixed when the code location loads.
-CATCHUP_INTERVAL_SECONDS = settings.catchup_interval_seconds()
 
 # A run still "started" after this long is dead: one killed outright (kill -9 of a CLI run)
 # keeps that status forever, and must not hold its days out of the catch-up. Runs the daemon
@@ -72,7 +68,7 @@ def days_in_flight(instance: dg.DagsterInstance, first: dt.date, last: dt.date, 
     return flying
 
 
-def day_left_to_schedule(instance: dg.DagsterInstance, now: dt.datetime) -> dt.date | None:
+def day_left_to_schedule(instance: dg.DagsterInstance, now: dt.datetime, schedule_time: dt.time) -> dt.date | None:
     """The day whose nightly tick is due but not yet handled by the running schedule, if any.
 
     When the daemon comes back after an outage, its scheduler and its sensors start at the same
@@ -82,11 +78,11 @@ def day_left_to_schedule(instance: dg.DagsterInstance, now: dt.datetime) -> dt.d
     if instance.schedule_storage is None:
         return None  # an in-memory instance: no scheduler can run against it
     local = now.astimezone(SHANGHAI)
-    tick = dt.datetime.combine(local.date(), NIGHTLY_LOAD_TIME, tzinfo=SHANGHAI)
+    tick = dt.datetime.combine(local.date(), schedule_time, tzinfo=SHANGHAI)
     if tick > local:
         tick -= dt.timedelta(days=1)
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE):
-        if state.instigator_name != market_daily_schedule.name or state.status == InstigatorStatus.STOPPED:
+        if state.instigator_name != SCHEDULE_NAME or state.status == InstigatorStatus.STOPPED:
             continue
         day = tick.date() - dt.timedelta(days=1)
         latest = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
@@ -120,26 +116,36 @@ def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) ->
     return "; ".join(parts)
 
 
-@dg.sensor(
-    name="market_daily_catchup_sensor",
-    job=market_daily_job,
-    minimum_interval_seconds=CATCHUP_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Loads trading days missing from market_daily (in Dagster or in the warehouse), "
-    "one run per gap, retrying failing days one run each at growing intervals.",
-)
-def market_daily_catchup_sensor(
-    context: dg.SensorEvaluationContext,
-    catchup: CatchupPolicy,
-    warehouse: Warehouse,
-    source: MarketSource,
-    retention: Retention,
-    calendar: MarketCalendar,
-) -> dg.SensorResult:
-    now = clock.now()
-    return tick_or_skip(
-        context, now, "catch-up", lambda: _evaluate(context, now, catchup, warehouse, source, retention, calendar)
-    )
+def build_catchup_sensor(
+    partitions: dg.DailyPartitionsDefinition, schedule_time: dt.time, interval_seconds: int
+) -> dg.SensorDefinition:
+    """The catch-up sensor over these partitions, leaving the day of the `schedule_time` tick to
+    the schedule, evaluated every `interval_seconds` (SUGARS_CATCHUP_INTERVAL_SECONDS)."""
+
+    def market_daily_catchup_sensor(
+        context: dg.SensorEvaluationContext,
+        catchup: CatchupPolicy,
+        warehouse: Warehouse,
+        source: MarketSource,
+        retention: Retention,
+        calendar: MarketCalendar,
+    ) -> dg.SensorResult:
+        now = clock.now()
+        return tick_or_skip(
+            context,
+            now,
+            "catch-up",
+            lambda: _evaluate(context, now, catchup, warehouse, source, retention, calendar, partitions, schedule_time),
+        )
+
+    return dg.sensor(
+        name="market_daily_catchup_sensor",
+        job=market_daily_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Loads trading days missing from market_daily (in Dagster or in the warehouse), "
+        "one run per gap, retrying failing days one run each at growing intervals.",
+    )(market_daily_catchup_sensor)
 
 
 def _expected_days(
@@ -169,14 +175,13 @@ def _loaded_and_in_flight(
     last: dt.date,
     warehouse: Warehouse,
     now: dt.datetime,
+    partitions: dg.DailyPartitionsDefinition,
+    schedule_time: dt.time,
 ) -> tuple[set[dt.date], set[dt.date]]:
     """The expected days that are loaded (materialized and in the warehouse), and those a run,
     the asset's in-progress status or the schedule's due tick is already loading."""
     # None until the asset's first materialization.
-    statuses = (
-        instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], market_day_partitions)
-        or {}
-    )
+    statuses = instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], partitions) or {}
     in_warehouse = warehouse.market_daily_dates(first, last)
     loaded = {
         day
@@ -186,7 +191,7 @@ def _loaded_and_in_flight(
     in_flight = days_in_flight(instance, first, last, now) | {
         day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
     }
-    if (scheduled := day_left_to_schedule(instance, now)) is not None:
+    if (scheduled := day_left_to_schedule(instance, now, schedule_time)) is not None:
         in_flight.add(scheduled)
     return loaded, in_flight
 
@@ -209,14 +214,16 @@ def _evaluate(
     source: MarketSource,
     retention: Retention,
     market_calendar: MarketCalendar,
+    partitions: dg.DailyPartitionsDefinition,
+    schedule_time: dt.time,
 ) -> dg.SensorResult:
     first, last = catchup_window(
         now,
         lookback_days=catchup.lookback_days,
         grace=dt.timedelta(minutes=catchup.grace_minutes),
-        schedule_time=NIGHTLY_LOAD_TIME,
+        schedule_time=schedule_time,
         timezone=SHANGHAI,
-        history_start=market_day_partitions.start.date(),
+        history_start=partitions.start.date(),
     )
     # Days that retention removes on purpose are not missing.
     kept_from = retention.cutoff(now.astimezone(SHANGHAI).date())
@@ -231,7 +238,9 @@ def _evaluate(
         )
 
     expected = _expected_days(first, last, warehouse, source, market_calendar.load(warehouse, source))
-    loaded, in_flight = _loaded_and_in_flight(context.instance, expected, first, last, warehouse, now)
+    loaded, in_flight = _loaded_and_in_flight(
+        context.instance, expected, first, last, warehouse, now, partitions, schedule_time
+    )
     plan = plan_catchup(
         now=now,
         expected=expected,
