@@ -35,10 +35,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from sugars_dagster.defs.partitions import last_complete_day, market_day_partitions
+from sugars_dagster.defs.partitions import last_complete_day
 from sugars_dagster.market.calendar.trading import snapshot_calendar
 from sugars_dagster_tests.support.checkout import fresh_checkout, user_environment
 from sugars_dagster_tests.support.cli import DAGSTER
+from sugars_dagster_tests.support.definitions import market_day_partitions
 from sugars_dagster_tests.support.processes import ROOT, free_port, process, wait_for
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -302,7 +303,7 @@ def one_day(product: LocalProduct, assets: list[str], day: dt.date) -> dict:
 def backfill(product: LocalProduct, assets: list[str], first: dt.date, last: dt.date, job: str | None = None) -> dict:
     """The partitions dialog's "Launch backfill": an asset backfill from the asset graph, or with
     `job` a job backfill, as the dialog sends it from that job's page."""
-    keys = market_day_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(str(first), str(last)))
+    keys = market_day_partitions().get_partition_keys_in_range(dg.PartitionKeyRange(str(first), str(last)))
     sessions = snapshot_calendar().sessions_between(first, last)
     params: dict = {
         "tags": [],
