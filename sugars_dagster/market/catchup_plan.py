@@ -11,6 +11,7 @@ format, a hand edit) is reset with a warning instead of failing every tick.
 import datetime as dt
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,10 @@ class CatchupPlan:
     waiting: dict[dt.date, Backoff]  # missing but backing off
     deferred: list[dt.date]  # ready, but beyond this tick's run limit
     state: CatchupState
+    # Closed days (weekends, holidays) of the window Dagster does not show as materialized: they
+    # load as no-ops, in the same runs as the trading days next to them, so that the partitions
+    # view agrees with "all N trading days are loaded".
+    closed: list[dt.date] = field(default_factory=list)
 
 
 def retry_delay(attempts: int, base: dt.timedelta, ceiling: dt.timedelta) -> dt.timedelta:
@@ -114,8 +119,8 @@ def retry_delay(attempts: int, base: dt.timedelta, ceiling: dt.timedelta) -> dt.
 
 
 def _contiguous(ready: set[dt.date], expected: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Runs of consecutive expected days that are all ready; any other expected day breaks a run.
-    Non-trading days inside a range are harmless: they load as no-ops."""
+    """Runs of consecutive `expected` days that are all ready; any other expected day breaks a run.
+    Days not in `expected` (closed days already materialized) are bridged: they load as no-ops."""
     ranges: list[tuple[dt.date, dt.date]] = []
     start: dt.date | None = None
     previous: dt.date | None = None
@@ -132,16 +137,21 @@ def _contiguous(ready: set[dt.date], expected: list[dt.date]) -> list[tuple[dt.d
 
 
 def runs_for(
-    ready: set[dt.date], expected: list[dt.date], backoff: dict[dt.date, Backoff]
+    ready: set[dt.date],
+    expected: list[dt.date],
+    backoff: dict[dt.date, Backoff],
+    closed: Iterable[dt.date] = (),
 ) -> list[tuple[dt.date, dt.date]]:
     """The runs that load the ready days, newest first.
 
-    Days never tried go in one run per gap. A day that has failed before goes alone: when a
-    gap's run fails, its days come back one run each, so the days that can load do at the next
-    try, and the one that cannot holds back no other.
+    Days never tried go in one run per gap. A trading day that has failed before goes alone: when
+    a gap's run fails, its days come back one run each, so the days that can load do at the next
+    try, and the one that cannot holds back no other. Closed days load as no-ops and cannot be
+    the day that fails, so even after a failure they stay grouped with their neighbours.
     """
-    fresh = {day for day in ready if day not in backoff}
-    retried = [(day, day) for day in ready if day in backoff]
+    no_ops = set(closed)
+    fresh = {day for day in ready if day not in backoff or day in no_ops}
+    retried = [(day, day) for day in ready if day in backoff and day not in no_ops]
     return sorted(_contiguous(fresh, expected) + retried, reverse=True)
 
 
@@ -155,19 +165,24 @@ def plan_catchup(
     max_runs: int,
     retry_base: dt.timedelta,
     retry_ceiling: dt.timedelta,
+    unfilled_closed: Iterable[dt.date] = (),
 ) -> CatchupPlan:
+    """What to request now. `unfilled_closed` are the window's closed days that Dagster does not
+    show as materialized: they are filled like missing days, joining the runs of the trading days
+    next to them (a missing Friday and the weekend after it are one run)."""
     expected = sorted(expected)
     missing = [day for day in expected if day not in loaded]
-    still_missing = set(missing)
+    closed = sorted(set(unfilled_closed) - set(expected))
+    to_fill = set(missing) | set(closed)
     # Forget days that are loaded now or have left the window.
-    backoff = {day: entry for day, entry in state.backoff.items() if day in still_missing}
+    backoff = {day: entry for day, entry in state.backoff.items() if day in to_fill}
     flying = [day for day in missing if day in in_flight]
     waiting = {
-        day: backoff[day] for day in missing if day not in in_flight and day in backoff and now < backoff[day].next_try
+        day: backoff[day] for day in to_fill if day not in in_flight and day in backoff and now < backoff[day].next_try
     }
-    ready = {day for day in missing if day not in in_flight and day not in waiting}
+    ready = {day for day in to_fill if day not in in_flight and day not in waiting}
 
-    ranges = runs_for(ready, expected, backoff)  # the newest gap matters most
+    ranges = runs_for(ready, sorted(set(expected) | set(closed)), backoff, closed)  # the newest gap matters most
     requested, deferred = ranges[:max_runs], ranges[max_runs:]
     attempts: dict[tuple[dt.date, dt.date], int] = {}
     for first, last in requested:
@@ -185,6 +200,7 @@ def plan_catchup(
         waiting=waiting,
         deferred=sorted(day for first, last in deferred for day in ready if first <= day <= last),
         state=CatchupState(backoff),
+        closed=closed,
     )
 
 

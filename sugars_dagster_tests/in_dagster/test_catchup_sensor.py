@@ -27,7 +27,7 @@ from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.export import Retention
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster.warehouse.tables import market_daily
-from sugars_dagster_tests.support.definitions import DEFAULTS, product_definitions
+from sugars_dagster_tests.support.definitions import DEFAULTS, market_day_partitions, product_definitions
 from sugars_dagster_tests.support.runs import failure_text, run_graph
 
 defs = product_definitions()
@@ -114,7 +114,52 @@ def test_holes_in_the_middle_are_one_run_each_newest_first(instance, sqlite_ware
     load(instance, sqlite_warehouse, "2025-11-14", "2025-11-20")  # hole: Wed 11-12 .. Thu 11-13
     load(instance, sqlite_warehouse, "2025-11-24", "2025-12-04")  # hole: Fri 11-21 (then a weekend)
     result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
-    assert ranges(result) == [("2025-11-21", "2025-11-21"), ("2025-11-12", "2025-11-13")]
+    # The weekend after the missing Friday is not materialized either: it joins Friday's run.
+    assert ranges(result) == [("2025-11-21", "2025-11-23"), ("2025-11-12", "2025-11-13")]
+
+
+def test_an_outage_over_a_weekend_is_one_run_and_then_the_partitions_view_agrees(
+    instance, sqlite_warehouse, move_clock
+) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-11-27")  # nothing since Friday 11-28
+    tick = Tick(instance, sqlite_warehouse, move_clock)
+    result = tick.at(AFTER_GRACE)
+    assert ranges(result) == [("2025-11-28", "2025-12-04")]
+    total = sessions(D(2025, 11, 5), D(2025, 12, 4))
+    [request] = result.run_requests
+    # The tick list shows only "1 run requested": the run says why.
+    assert request.tags["sugars/catchup_reason"] == (
+        f"5 of {total} trading days since 2025-11-05 are missing; "
+        "loads 5 missing trading day(s) and 2 closed day(s) as no-ops (2025-11-28 .. 2025-12-04)"
+    )
+    load(instance, sqlite_warehouse, "2025-11-28", "2025-12-04")  # the run the sensor asked for
+    result = tick.at(AFTER_GRACE + dt.timedelta(minutes=5))
+    assert result.run_requests == []
+    assert result.skip_message == f"all {total} trading days since 2025-11-05 are loaded"
+    window = [(D(2025, 11, 5) + dt.timedelta(days=n)).isoformat() for n in range(30)]
+    statuses = instance.get_status_by_partition(dg.AssetKey("market_daily"), window, market_day_partitions())
+    assert {key for key in window if statuses[key] != dg.AssetPartitionStatus.MATERIALIZED} == set()
+
+
+def test_a_closed_day_in_flight_is_named_in_the_skip_reason(instance, sqlite_warehouse, move_clock) -> None:
+    load(instance, sqlite_warehouse, "2025-11-05", "2025-11-28")
+    load(instance, sqlite_warehouse, "2025-12-01", "2025-12-04")
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="market_daily_job",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={
+                "dagster/asset_partition_range_start": "2025-11-29",
+                "dagster/asset_partition_range_end": "2025-11-30",
+            },
+        )
+    )
+    result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
+    assert result.run_requests == []
+    assert result.skip_message.endswith(
+        "are loaded; 2 closed day(s) not yet materialized as no-ops (2025-11-29 .. 2025-11-30), "
+        "already in flight or waiting to retry"
+    )
 
 
 def test_rows_deleted_behind_dagsters_back_are_missing(instance, sqlite_warehouse, move_clock) -> None:
@@ -189,7 +234,18 @@ def test_weekends_and_holidays_are_never_missing(instance, sqlite_warehouse, mov
     # to Thursday 10-09, only 09-29, 09-30 and 10-09 traded.
     load(instance, sqlite_warehouse, "2025-09-29", "2025-09-30")
     load(instance, sqlite_warehouse, "2025-10-09", "2025-10-09")
-    result = Tick(instance, sqlite_warehouse, move_clock, lookback_days=12).at(dt.datetime(2025, 10, 10, 4, 0))
+    tick = Tick(instance, sqlite_warehouse, move_clock, lookback_days=12)
+    # No trading day is missing, but the closed days are not materialized yet: Dagster's
+    # partitions view would show them missing. They are requested as no-op runs, one per stretch.
+    result = tick.at(dt.datetime(2025, 10, 10, 4, 0))
+    assert ranges(result) == [("2025-10-01", "2025-10-08"), ("2025-09-28", "2025-09-28")]
+    assert all(
+        request.tags["sugars/catchup_reason"].startswith("all 3 trading days since 2025-09-28 are loaded; loads ")
+        for request in result.run_requests
+    )
+    load(instance, sqlite_warehouse, "2025-09-28", "2025-09-28")
+    load(instance, sqlite_warehouse, "2025-10-01", "2025-10-08")
+    result = tick.at(dt.datetime(2025, 10, 10, 4, 5))
     assert result.run_requests == []
     assert result.skip_message == "all 3 trading days since 2025-09-28 are loaded"
 
@@ -349,7 +405,7 @@ def test_after_an_outage_the_latest_missed_day_is_left_to_the_schedule(
     instance = stored_instance
     # The daemon went down on Monday 12-01 at 12:00 and is back on Friday 12-05 at 04:00; its
     # scheduler will launch only the 02:00 tick of 12-05 (partition 12-04), the sensor the rest.
-    load(instance, sqlite_warehouse, "2025-11-03", "2025-11-28")
+    load(instance, sqlite_warehouse, "2025-11-03", "2025-11-30")  # the weekend loaded before the outage
     schedule_state(instance, watched_until=dt.datetime(2025, 12, 1, 12, 0))
     result = Tick(instance, sqlite_warehouse, move_clock).at(AFTER_GRACE)
     assert ranges(result) == [("2025-12-01", "2025-12-03")]

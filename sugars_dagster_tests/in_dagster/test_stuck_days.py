@@ -98,8 +98,8 @@ def test_in_an_outage_the_loadable_days_arrive_within_one_retry_and_the_stuck_on
     instance, sqlite_warehouse, move_clock
 ) -> None:
     """An outage over Mon 12-01 .. Fri 12-05 where 12-03 never gets a bar."""
-    move_clock(dt.datetime(2025, 11, 29, 10, 0))  # the outage starts: nothing of December landed
-    assert run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-11-03", "2025-11-28")).success
+    move_clock(dt.datetime(2025, 12, 1, 1, 0))  # the outage starts: the weekend loaded, nothing of December
+    assert run_graph(DemoSource(), sqlite_warehouse, instance, partition_range=("2025-11-03", "2025-11-30")).success
     source = DemoWithoutSugarBar(missing_day="2025-12-03")
     policy = CatchupPolicy(retry_minutes=15)
     start = dt.datetime(2025, 12, 6, 4, 0)

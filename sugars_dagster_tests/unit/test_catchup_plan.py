@@ -26,7 +26,7 @@ BASE, CEILING = dt.timedelta(minutes=15), dt.timedelta(hours=24)
 WEEK = [D(2025, 12, day) for day in (1, 2, 3, 4, 5)]
 
 
-def plan(expected=WEEK, loaded=(), in_flight=(), state=None, now=NOW, max_runs=5):
+def plan(expected=WEEK, loaded=(), in_flight=(), state=None, now=NOW, max_runs=5, closed=()):
     return plan_catchup(
         now=now,
         expected=list(expected),
@@ -36,6 +36,7 @@ def plan(expected=WEEK, loaded=(), in_flight=(), state=None, now=NOW, max_runs=5
         max_runs=max_runs,
         retry_base=BASE,
         retry_ceiling=CEILING,
+        unfilled_closed=set(closed),
     )
 
 
@@ -131,6 +132,70 @@ def test_the_attempt_counter_stops_counting() -> None:
     result = plan(expected=[D(2025, 12, 3)], state=stuck)
     assert result.state.backoff[D(2025, 12, 3)].attempts == MAX_ATTEMPTS
     assert result.attempts == {(D(2025, 12, 3), D(2025, 12, 3)): MAX_ATTEMPTS}
+
+
+# --- closed days that Dagster does not show as materialized -----------------------------------
+
+# Two trading weeks and the weekend between them: Mon 12-01 .. Fri 12-05, Sat 12-06, Sun 12-07,
+# Mon 12-08 .. Fri 12-12.
+TWO_WEEKS = WEEK + [D(2025, 12, day) for day in (8, 9, 10, 11, 12)]
+WEEKEND = {D(2025, 12, 6), D(2025, 12, 7)}
+
+
+def test_a_missing_friday_and_the_weekend_after_it_are_one_run() -> None:
+    result = plan(TWO_WEEKS, loaded=set(TWO_WEEKS) - {D(2025, 12, 5)}, closed=WEEKEND)
+    assert result.ranges == [(D(2025, 12, 5), D(2025, 12, 7))]
+    assert result.missing == [D(2025, 12, 5)] and result.closed == sorted(WEEKEND)
+
+
+def test_a_gap_across_a_weekend_stays_one_run() -> None:
+    result = plan(TWO_WEEKS, loaded=set(WEEK[:3]), closed=WEEKEND)
+    assert result.ranges == [(D(2025, 12, 4), D(2025, 12, 12))]
+
+
+def test_a_weekend_alone_between_loaded_weeks_is_one_no_op_run() -> None:
+    result = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=WEEKEND)
+    assert result.missing == [] and result.ranges == [(D(2025, 12, 6), D(2025, 12, 7))]
+
+
+def test_materialized_closed_days_ask_for_nothing() -> None:
+    result = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=())
+    assert result.ranges == [] and result.closed == []
+
+
+def test_closed_days_in_flight_are_not_requested_again() -> None:
+    result = plan(TWO_WEEKS, loaded=TWO_WEEKS, in_flight=WEEKEND, closed=WEEKEND)
+    assert result.ranges == [] and result.closed == sorted(WEEKEND)
+
+
+def test_a_failed_weekend_backs_off_and_comes_back_under_a_new_run_key() -> None:
+    first = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=WEEKEND)
+    assert first.attempts == {(D(2025, 12, 6), D(2025, 12, 7)): 1}
+    waiting = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=WEEKEND, state=first.state, now=NOW + BASE / 2)
+    assert waiting.ranges == [] and set(waiting.waiting) == WEEKEND
+    again = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=WEEKEND, state=first.state, now=NOW + BASE)
+    # Closed days are no-ops: after a failure they stay together, in attempt 2.
+    assert again.attempts == {(D(2025, 12, 6), D(2025, 12, 7)): 2}
+
+
+def test_after_a_gap_fails_its_closed_days_stay_with_their_neighbours() -> None:
+    first = plan(TWO_WEEKS, loaded=set(WEEK[:4]) | set(TWO_WEEKS[6:]), closed=WEEKEND)
+    assert first.ranges == [(D(2025, 12, 5), D(2025, 12, 8))]
+    again = plan(
+        TWO_WEEKS, loaded=set(WEEK[:4]) | set(TWO_WEEKS[6:]), closed=WEEKEND, state=first.state, now=NOW + BASE
+    )
+    # The trading days that failed go alone; the weekend goes as one run.
+    assert again.ranges == [
+        (D(2025, 12, 8), D(2025, 12, 8)),
+        (D(2025, 12, 6), D(2025, 12, 7)),
+        (D(2025, 12, 5), D(2025, 12, 5)),
+    ]
+
+
+def test_a_closed_day_that_loaded_is_forgotten() -> None:
+    first = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=WEEKEND)
+    later = plan(TWO_WEEKS, loaded=TWO_WEEKS, closed=(), state=first.state, now=NOW + BASE)
+    assert later.state.backoff == {} and later.ranges == []
 
 
 # --- the cursor ---------------------------------------------------------------------------------

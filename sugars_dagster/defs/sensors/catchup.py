@@ -36,6 +36,7 @@ from sugars_dagster.warehouse.resource import Warehouse
 
 MARKET_DAILY = dg.AssetKey("market_daily")
 TRIGGER_TAG = "sugars/trigger"
+REASON_TAG = "sugars/catchup_reason"
 IN_FLIGHT_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -99,14 +100,25 @@ def day_left_to_schedule(instance: dg.DagsterInstance, now: dt.datetime, schedul
     return None
 
 
-def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) -> str:
+def _situation(plan: CatchupPlan, expected: list[dt.date], first: dt.date) -> str:
+    """What the sensor saw, in one line: the trading days loaded or missing, and the closed days
+    it still has to materialize as no-ops."""
     if not plan.missing:
         return f"all {len(expected)} trading days since {first} are loaded"
-    parts = [f"{len(plan.missing)} of {len(expected)} trading days since {first} are missing"]
+    return f"{len(plan.missing)} of {len(expected)} trading days since {first} are missing"
+
+
+def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) -> str:
+    parts = [_situation(plan, expected, first)]
     if plan.in_flight:
         parts.append(
             f"{len(plan.in_flight)} already queued, running or due from the schedule "
             f"({plan.in_flight[0]} .. {plan.in_flight[-1]})"
+        )
+    if plan.closed:
+        parts.append(
+            f"{len(plan.closed)} closed day(s) not yet materialized as no-ops "
+            f"({plan.closed[0]} .. {plan.closed[-1]}), already in flight or waiting to retry"
         )
     for day, backoff in sorted(plan.waiting.items()):
         parts.append(
@@ -114,6 +126,15 @@ def _skip_message(plan: CatchupPlan, expected: list[dt.date], first: dt.date) ->
             f"{backoff.next_try.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai"
         )
     return "; ".join(parts)
+
+
+def _request_reason(plan: CatchupPlan, expected: list[dt.date], first: dt.date, start: dt.date, end: dt.date) -> str:
+    """Why a run was requested, for its `sugars/catchup_reason` tag and the tick's log."""
+    trading = sum(1 for day in plan.missing if start <= day <= end)
+    closed = sum(1 for day in plan.closed if start <= day <= end)
+    loads = [f"{trading} missing trading day(s)"] if trading else []
+    loads += [f"{closed} closed day(s) as no-ops"] if closed else []
+    return f"{_situation(plan, expected, first)}; loads {' and '.join(loads)} ({start} .. {end})"
 
 
 def build_catchup_sensor(
@@ -177,11 +198,13 @@ def _loaded_and_in_flight(
     now: dt.datetime,
     partitions: dg.DailyPartitionsDefinition,
     schedule_time: dt.time,
-) -> tuple[set[dt.date], set[dt.date]]:
-    """The expected days that are loaded (materialized and in the warehouse), and those a run,
-    the asset's in-progress status or the schedule's due tick is already loading."""
+) -> tuple[set[dt.date], set[dt.date], set[dt.date]]:
+    """The expected days that are loaded (materialized and in the warehouse); the days of the
+    window a run, the asset's in-progress status or the schedule's due tick is already loading;
+    and the closed days of the window Dagster does not show as materialized."""
+    window = days_between(first, last)
     # None until the asset's first materialization.
-    statuses = instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in expected], partitions) or {}
+    statuses = instance.get_status_by_partition(MARKET_DAILY, [day.isoformat() for day in window], partitions) or {}
     in_warehouse = warehouse.market_daily_dates(first, last)
     loaded = {
         day
@@ -189,20 +212,34 @@ def _loaded_and_in_flight(
         if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.MATERIALIZED and day in in_warehouse
     }
     in_flight = days_in_flight(instance, first, last, now) | {
-        day for day in expected if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
+        day for day in window if statuses.get(day.isoformat()) == dg.AssetPartitionStatus.IN_PROGRESS
     }
     if (scheduled := day_left_to_schedule(instance, now, schedule_time)) is not None:
         in_flight.add(scheduled)
-    return loaded, in_flight
+    trading = set(expected)
+    unfilled_closed = {
+        day
+        for day in window
+        if day not in trading and statuses.get(day.isoformat()) != dg.AssetPartitionStatus.MATERIALIZED
+    }
+    return loaded, in_flight, unfilled_closed
 
 
-def _run_request(context: dg.SensorEvaluationContext, start: dt.date, end: dt.date, attempt: int) -> dg.RunRequest:
-    context.log.info(f"requesting {start} .. {end} (attempt {attempt})")
+def _run_request(
+    context: dg.SensorEvaluationContext, start: dt.date, end: dt.date, attempt: int, reason: str
+) -> dg.RunRequest:
+    context.log.info(f"requesting {start} .. {end} (attempt {attempt}): {reason}")
     return dg.RunRequest(
         # The attempt number keeps a retried range from being dropped as a duplicate:
         # Dagster never launches the same run key twice.
         run_key=f"catchup {start}...{end} attempt {attempt}",
-        tags={RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), TRIGGER_TAG: "catchup"},
+        tags={
+            RANGE_START_TAG: start.isoformat(),
+            RANGE_END_TAG: end.isoformat(),
+            TRIGGER_TAG: "catchup",
+            # A tick that requests runs shows no message in the tick list; the run carries why.
+            REASON_TAG: reason,
+        },
     )
 
 
@@ -238,7 +275,7 @@ def _evaluate(
         )
 
     expected = _expected_days(first, last, warehouse, source, market_calendar.load(warehouse, source))
-    loaded, in_flight = _loaded_and_in_flight(
+    loaded, in_flight, unfilled_closed = _loaded_and_in_flight(
         context.instance, expected, first, last, warehouse, now, partitions, schedule_time
     )
     plan = plan_catchup(
@@ -250,11 +287,17 @@ def _evaluate(
         max_runs=catchup.max_runs_per_tick,
         retry_base=dt.timedelta(minutes=catchup.retry_minutes),
         retry_ceiling=retry_ceiling,
+        unfilled_closed=unfilled_closed,
     )
     if not plan.ranges:
         return dg.SensorResult(skip_reason=_skip_message(plan, expected, first), cursor=plan.state.to_cursor())
 
-    requests = [_run_request(context, start, end, plan.attempts[(start, end)]) for start, end in plan.ranges]
+    requests = [
+        _run_request(
+            context, start, end, plan.attempts[(start, end)], _request_reason(plan, expected, first, start, end)
+        )
+        for start, end in plan.ranges
+    ]
     if plan.deferred:
         context.log.info(f"{len(plan.deferred)} more missing day(s) wait for the next tick: {plan.deferred}")
     return dg.SensorResult(run_requests=requests, cursor=plan.state.to_cursor())
