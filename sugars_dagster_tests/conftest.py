@@ -29,7 +29,7 @@ def _is_local(address: object) -> bool:
 # Time is an input: `SUGARS_TEST_CLOCK=2027-01-01T01:00 scripts/test -m clock` runs the tests
 # marked `clock` (schedules, sensors, freshness, partitions, the calendar) as if the machine's
 # clock read that moment (naive: Asia/Shanghai), ticking on from there; each test still sets the
-# moments it is about. CI runs them at several such clocks (.ci/clocks).
+# moments it is about. CI runs them at each clock in scripts/test-clocks.txt.
 AMBIENT_CLOCK_ENV = "SUGARS_TEST_CLOCK"
 
 # Property-based tests: a full run by default, a lighter one for each clock of the matrix.
@@ -139,3 +139,37 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_warehouse")
     return request.getfixturevalue("postgres_warehouse")
+
+
+# --- several workers (scripts/test runs the suite with pytest-xdist) ---------------------------
+
+# Modules whose tests share one started product (a module-scoped fixture) and run in their order:
+# each goes to a single worker, whole. Every other test is scheduled on its own.
+ONE_WORKER_MODULES = {
+    "sugars_dagster_tests/processes/test_production.py",
+    "sugars_dagster_tests/processes/test_readme_commands.py",
+}
+# Folders whose tests start real processes and take minutes: collected first, so that on several
+# workers the long tests start at once and the short ones fill the gaps, instead of a long test
+# starting last and running alone.
+LONG_FIRST = ("sugars_dagster_tests/reliability/", "sugars_dagster_tests/processes/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, folder in enumerate(LONG_FIRST) if path.startswith(folder)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the order within each folder is kept
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return OneWorkerModules(config, log)

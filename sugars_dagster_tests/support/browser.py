@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,8 +46,16 @@ def browser_page(width: int = 1600, height: int = 1000) -> Iterator:
 
 
 def open_ui(page, url: str) -> None:
-    """Go to `url`. Dagster's community sign-up dialog shows now and then, sometimes seconds
-    after the page loaded: whenever it covers the page before an action, it is skipped."""
+    """Go to `url`. On a UI served from 127.0.0.1, Dagster opens a community sign-up dialog a
+    second after the page loads, until the instance has recorded it as seen; on a busy machine it
+    can cover the page (and add its own checkbox) before the test acts. The dialog's own "seen"
+    mutation is sent first so that it does not open; should it open anyway, it is skipped."""
+    parts = urllib.parse.urlsplit(url)
+    page.request.post(
+        f"{parts.scheme}://{parts.netloc}/graphql",
+        data={"query": "mutation { setNuxSeen }"},
+        fail_on_status_code=False,  # a read-only webserver refuses it, and shows no dialog either
+    )
     if not getattr(page, "_sugars_skips_sign_up", False):
         page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
         page._sugars_skips_sign_up = True

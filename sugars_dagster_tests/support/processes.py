@@ -58,3 +58,19 @@ def wait_for(check: Callable[[], T], timeout: float, what: str, every: float = 1
             last_error = error
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error!r})")
+
+
+def wait_for_count(count: Callable[[], int], target: int, stall: float, what: str, every: float = 1.0) -> int:
+    """Poll `count` until it reaches `target`; fail naming `what` only when it stops moving for
+    `stall` seconds. Long drains (dozens of runs, each a process) take as long as the machine is
+    busy; what a test must catch is a queue that no longer moves, not a slow one."""
+    last, moved = -1, time.monotonic()
+    while True:
+        current = count()
+        if current >= target:
+            return current
+        if current != last:
+            last, moved = current, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            raise AssertionError(f"{what}: stuck at {current} of {target} for {stall:.0f} s")
+        time.sleep(every)

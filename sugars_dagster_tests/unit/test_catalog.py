@@ -24,7 +24,7 @@ def node(asset: str):
     return GRAPH.get(dg.AssetKey(asset))
 
 
-@pytest.mark.parametrize("asset", [key.to_user_string() for key in GRAPH.get_all_asset_keys()])
+@pytest.mark.parametrize("asset", sorted(key.to_user_string() for key in GRAPH.get_all_asset_keys()))
 def test_every_asset_has_an_owner_and_a_code_reference(asset: str) -> None:
     assert node(asset).owners == ["team:sugar-market-data"]
     [reference] = node(asset).metadata["dagster/code_references"].code_references
