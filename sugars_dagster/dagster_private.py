@@ -11,6 +11,8 @@ this class gives SQLite the same batch write, one transaction per shard. Everyth
 Dagster's own SqliteEventLogStorage. It builds on that class's internals, so it is tied to the
 pinned dagster release (a test compares its records with the stock storage's).
 
+   It also takes a pool's slot only if the slot is still free (see `_claim_concurrency_slot`).
+
 2. The scheduler's stored state, which the catch-up sensor reads (read only) to leave the nightly
 tick's day to the schedule. Dagster has no public API for it.
 """
@@ -19,11 +21,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from dagster import DagsterEventType, EventLogEntry, Field, StringSource
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData, TickStatus
+from dagster._core.storage.event_log.schema import ConcurrencySlotsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
+from dagster._utils.concurrency import ConcurrencySlotStatus
 
 from sugars_dagster.errors import ConfigError
 from sugars_dagster.settings import dagster_home
@@ -71,3 +76,25 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             event_ids = [conn.execute(self.prepare_insert_event(event)).inserted_primary_key[0] for event in events]
             self._store_asset_event_tags(conn, events, event_ids)
             self._store_asset_event(conn, events[-1], event_ids[-1])
+
+    def _claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str) -> ConcurrencySlotStatus:
+        """Take a free slot of the pool for the step, or report it blocked.
+
+        Dagster's version selects a free slot, then takes it whatever happened in between:
+        PostgreSQL's FOR UPDATE SKIP LOCKED keeps two processes from selecting the same slot, but
+        SQLite ignores it, so two runs' steps could both take the one slot of `market_warehouse`
+        and write at once. Here the take is one UPDATE that also requires the slot to be free,
+        which SQLite's write lock serialises: the step that loses stays blocked and claims again
+        at Dagster's next poll, as any blocked step does."""
+        slots = ConcurrencySlotsTable.c
+        free = sa.and_(slots.concurrency_key == concurrency_key, slots.step_key.is_(None), slots.deleted.is_(False))
+        with self.index_connection() as conn:
+            slot = conn.execute(sa.select(slots.id).where(free).limit(1)).fetchone()
+            if slot is None:
+                return ConcurrencySlotStatus.BLOCKED
+            taken = conn.execute(
+                ConcurrencySlotsTable.update()
+                .values(run_id=run_id, step_key=step_key)
+                .where(sa.and_(slots.id == slot[0], slots.step_key.is_(None)))
+            ).rowcount
+        return ConcurrencySlotStatus.CLAIMED if taken else ConcurrencySlotStatus.BLOCKED

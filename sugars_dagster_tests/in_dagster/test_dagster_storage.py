@@ -1,7 +1,15 @@
-"""The batching SQLite event log records exactly what Dagster's own SQLite event log records."""
+"""The batching SQLite event log records exactly what Dagster's own SQLite event log records, and
+hands a pool's slot to one step at a time when processes race for it."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._utils.concurrency import ConcurrencySlotStatus
 
 from sugars_dagster.dagster_private import BatchingSqliteEventLogStorage
 from sugars_dagster.sources.demo_source import DemoSource
@@ -55,3 +63,49 @@ def test_without_a_base_dir_it_needs_dagster_home(monkeypatch) -> None:
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(Exception, match="needs base_dir or DAGSTER_HOME"):
         BatchingSqliteEventLogStorage.from_config_value(None, {})
+
+
+@contextmanager
+def selects_before_updates(contenders: int) -> Iterator[None]:
+    """The unlucky interleaving, every time: each contender has picked its free slot before any
+    of them takes one (a barrier in front of each UPDATE of the slots table)."""
+    ready = threading.Barrier(contenders, timeout=10)
+
+    def before(conn, cursor, statement: str, *args) -> None:  # noqa: ANN001 - SQLAlchemy's event signature
+        if statement.lstrip().upper().startswith("UPDATE CONCURRENCY_SLOTS"):
+            # A contender that found no free slot never comes here; the others then go on.
+            with suppress(threading.BrokenBarrierError):
+                ready.wait()
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", before)
+
+
+def claims_won_in_a_race(storage: type[SqliteEventLogStorage], base_dir: str, contenders: int = 2) -> int:
+    """How many of `contenders` take the one slot of a pool when all pick the free slot before
+    any takes it. Each has its own storage object on the same files, as separate processes do
+    (one storage object serialises its own threads)."""
+    storages = [storage(base_dir=base_dir) for _ in range(contenders)]
+    storages[0].set_concurrency_slots("market_warehouse", 1)
+    won: list[bool] = []
+
+    def claim(contender: int) -> None:
+        status = storages[contender]._claim_concurrency_slot("market_warehouse", f"run-{contender}", "step")
+        won.append(status == ConcurrencySlotStatus.CLAIMED)
+
+    with selects_before_updates(contenders):
+        threads = [threading.Thread(target=claim, args=(contender,)) for contender in range(contenders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return sum(won)
+
+
+def test_one_step_takes_a_pool_of_one_even_when_two_pick_the_same_free_slot(tmp_path) -> None:
+    # Dagster's own SQLite claim: both take it, and two steps of the pool run at once.
+    assert claims_won_in_a_race(SqliteEventLogStorage, str(tmp_path / "stock")) == 2
+    assert claims_won_in_a_race(BatchingSqliteEventLogStorage, str(tmp_path / "batching")) == 1

@@ -125,9 +125,15 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
         wait_for(ready, timeout=240, what="scripts/dev's UI and healthy daemons", every=2)
         yield product
     finally:
+        # scripts/dev stops what it started on SIGTERM (dg dev runs in a process group of its
+        # own, which a kill of scripts/dev's group would not reach); whatever is left is killed.
         if dev.poll() is None:
-            os.killpg(dev.pid, signal.SIGKILL)
-            dev.wait()
+            dev.send_signal(signal.SIGTERM)
+            try:
+                dev.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(dev.pid, signal.SIGKILL)
+                dev.wait()
         for pid in _processes_serving(port):
             os.kill(pid, signal.SIGKILL)
         log.close()
@@ -234,5 +240,9 @@ def test_scripts_dev_stops_within_ten_seconds_on_sigterm(product: Product) -> No
 
 def _processes_serving(port: int) -> list[int]:
     """Processes whose command line names the UI's port: dg dev and its webserver."""
-    found = subprocess.run(["pgrep", "-f", f"-p {port}|--port {port}"], capture_output=True, text=True, check=False)
+    # `--`: the pattern starts with a dash, which pgrep would otherwise take for an option.
+    found = subprocess.run(
+        ["pgrep", "-f", "--", f"-p {port}|--port {port}"], capture_output=True, text=True, check=False
+    )
+    assert found.returncode in (0, 1), found.stderr  # 1: nothing matched
     return [int(pid) for pid in found.stdout.split()]

@@ -3,6 +3,7 @@ the shape the code relies on: a Dagster release that renames or reshapes one fai
 before it fails in a run. The behaviour itself is tested by test_dagster_storage.py (the batching
 event log) and the catch-up sensor's hand-off tests (the scheduler's state)."""
 
+import ast
 import inspect
 
 import dagster as dg
@@ -27,6 +28,8 @@ STORAGE_METHODS = [
     ("_store_asset_event", ["conn", "event", "event_id"]),
     ("store_event_batch", ["events"]),
     ("__init__", ["base_dir", "inst_data"]),
+    # replaced, not called: Dagster's claim_concurrency_slot calls it with these
+    ("_claim_concurrency_slot", ["concurrency_key", "run_id", "step_key"]),
 ]
 
 
@@ -42,6 +45,15 @@ def test_the_sqlite_event_log_still_has_what_the_batching_storage_calls(method: 
     assert [name for name in signature.parameters if name != "self"] == parameters
 
 
+def test_the_concurrency_slots_table_still_has_the_columns_the_claim_uses() -> None:
+    from sugars_dagster.dagster_private import ConcurrencySlotsTable, ConcurrencySlotStatus
+
+    assert {"id", "concurrency_key", "run_id", "step_key", "deleted"} <= set(ConcurrencySlotsTable.c.keys())
+    assert {status.name for status in ConcurrencySlotStatus} >= {"CLAIMED", "BLOCKED"}
+    caller = inspect.getsource(BatchingSqliteEventLogStorage.__mro__[1].claim_concurrency_slot)
+    assert "self._claim_concurrency_slot(" in caller
+
+
 def test_the_schedulers_state_still_reads_as_the_catchup_sensor_reads_it() -> None:
     assert InstigatorType.SCHEDULE.value == "SCHEDULE"
     assert InstigatorStatus.STOPPED.value == "STOPPED"
@@ -53,14 +65,19 @@ def test_the_schedulers_state_still_reads_as_the_catchup_sensor_reads_it() -> No
 
 
 def test_nothing_else_is_taken_from_dagsters_private_modules() -> None:
-    # Defined in Dagster's modules and not exported by `dagster` itself.
+    # Every name imported from a private module of Dagster (`dagster._...`), read from the source,
+    # so that objects without a module of their own (a SQLAlchemy table) are counted too.
+    tree = ast.parse(inspect.getsource(dagster_private))
     private = {
-        name
-        for name, value in vars(dagster_private).items()
-        if getattr(value, "__module__", "").startswith("dagster") and not hasattr(dg, name)
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dagster._")
+        for alias in node.names
     }
     assert private == {
         "SqliteEventLogStorage",
+        "ConcurrencySlotsTable",
+        "ConcurrencySlotStatus",
         "ConfigurableClassData",
         "InstigatorType",
         "InstigatorStatus",
