@@ -398,7 +398,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="sugars_ui_latency_") as tmp:
         product = LocalProduct(Path(tmp), options.instance_yaml)
-        with process([str(ROOT / "scripts" / "dev")], product.env, Path(tmp) / "dev.log"):
+        with process([str(product.checkout / "scripts" / "dev")], product.env, Path(tmp) / "dev.log"):
             started = time.monotonic()
             product.ready()
             figures["startup_to_graphql"] = time.monotonic() - started
