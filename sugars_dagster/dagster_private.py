@@ -9,9 +9,9 @@ committing twice per event, which makes a full-history run on a laptop take over
 pure bookkeeping. PostgreSQL storage writes such events in batches (DAGSTER_EVENT_BATCH_SIZE);
 this class gives SQLite the same batch write, one transaction per shard. Everything else is
 Dagster's own SqliteEventLogStorage. It builds on that class's internals, so it is tied to the
-pinned dagster release (a test compares its records with the stock storage's).
-
-   It also takes a pool's slot only if the slot is still free (see `_claim_concurrency_slot`).
+pinned dagster release (a test compares its records with the stock storage's). It also takes a
+pool's slot only while the slot is still free, which Dagster's SQLite storage does not ensure
+(`_claim_concurrency_slot`).
 
 2. The scheduler's stored state, which the catch-up sensor reads (read only) to leave the nightly
 tick's day to the schedule. Dagster has no public API for it.

@@ -163,6 +163,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: the order within each folder is kept
 
 
+# pytest-xdist's own way to keep tests together (`--dist loadgroup`) renames node ids, which
+# pytest 9.2 no longer reads, so it groups nothing; this scheduler (xdist's documented hook, with
+# its load-scope scheduler's `_split_scope` overridden) keeps the modules above together instead.
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
