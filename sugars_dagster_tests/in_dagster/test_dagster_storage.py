@@ -8,10 +8,8 @@ from contextlib import contextmanager, suppress
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._utils.concurrency import ConcurrencySlotStatus
 
-from sugars_dagster.dagster_private import BatchingSqliteEventLogStorage
+from sugars_dagster.dagster_private import BatchingSqliteEventLogStorage, ConcurrencySlotStatus, SqliteEventLogStorage
 from sugars_dagster.sources.demo_source import DemoSource
 from sugars_dagster.warehouse.resource import Warehouse
 from sugars_dagster_tests.support.cli import instance_at
