@@ -229,6 +229,39 @@ def test_ui_backfills_a_range_from_the_partitions_view(topology: Topology) -> No
     assert len(backfill_runs) == 1 and "dagster/backfill" in backfill_runs[0].tags  # one run for the range
 
 
+def test_ui_job_backfill_fetches_and_builds_a_range_in_one_run(topology: Topology) -> None:
+    """The README's one-run way to fetch first: *Materialize all…* on market_daily_job's page
+    launches a job backfill, one run for the range with the sources in it (an asset backfill of
+    `*market_daily` would run the unpartitioned sources and the range separately)."""
+    with browser_page() as page:
+        open_ui(page, f"{topology.ui_url}/locations/sugars_dagster/jobs/market_daily_job")
+        page.get_by_role("button", name="Materialize all…").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Show all partitions").click()
+        keys = dialog.get_by_placeholder("ex: 2006-01-06", exact=False)
+        keys.fill("[2025-09-15...2025-09-19]")
+        keys.press("Enter")
+        dialog.get_by_text("5 partitions", exact=True).wait_for()
+        dialog.get_by_role("button", name="Launch backfill").click()
+        dialog.wait_for(state="hidden")
+    expected = trading_calendar.snapshot_calendar().sessions_between(D(2025, 9, 15), D(2025, 9, 19))
+    wait_for(
+        lambda: loaded_days(topology, D(2025, 9, 15), D(2025, 9, 19)) == expected,
+        240,
+        "the job backfill to load the days",
+    )
+    [run] = [run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == "2025-09-15"]
+    assert run.job_name == "market_daily_job" and "dagster/backfill" in run.tags
+    assert run.tags["dagster/asset_partition_range_end"] == "2025-09-19"
+    with topology.instance() as instance:
+        materialized = {
+            event.asset_materialization.asset_key.to_user_string()
+            for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        }
+    assert {"zce_sugar_bars", "usd_cny_central_parity", "baltic_dry_index", "ice_raw_sugar_bars"} <= materialized
+    assert {"mainland_trading_calendar", "market_daily"} <= materialized
+
+
 RUN_LOGS = """
 query ($runId: ID!) { logsForRun(runId: $runId) { __typename ... on EventConnection { events { __typename
   ... on LogsCapturedEvent { fileKey stepKeys } } } } }
