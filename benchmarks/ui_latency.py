@@ -423,6 +423,9 @@ def main() -> None:
     )
     options = parser.parse_args()
     parts = set(options.parts.split(","))
+    if options.backfill_loop_seconds is not None and options.backfill_loop_seconds <= 0:
+        parser.error("--backfill-loop-seconds must be positive (0 would keep the daemon busy-looping)")
+    loop_seconds = options.backfill_loop_seconds or BACKFILL_LOOP_SECONDS
 
     # Days before the catch-up sensor's 30-day look-back, so none is in the warehouse already;
     # every launch and every backfill gets days of its own.
@@ -438,7 +441,7 @@ def main() -> None:
         "load_average_at_start": os.getloadavg(),
         "instance_yaml": str(options.instance_yaml),
         "label": options.label,
-        "backfill_loop_seconds": options.backfill_loop_seconds or BACKFILL_LOOP_SECONDS,
+        "backfill_loop_seconds": loop_seconds,
         "one_day": {},
         "backfill": {},
     }
@@ -477,7 +480,7 @@ def main() -> None:
                 samples = []
                 for _ in range(options.backfills):
                     first, last = next(windows)
-                    pause = phases.uniform(0, options.backfill_loop_seconds or BACKFILL_LOOP_SECONDS)
+                    pause = phases.uniform(0, loop_seconds)
                     time.sleep(pause)
                     sample = backfill(product, assets, first, last, job) | {"pause_before_launch": pause}
                     samples.append(sample)
