@@ -205,6 +205,20 @@ def test_ui_materializes_one_partition(topology: Topology) -> None:
     assert run.tags.get("dagster/from_ui") == "true"
 
 
+def launch_backfill_of_five_days(dialog) -> None:
+    """The launch dialog's *Launch backfill*, once it counts the five days typed."""
+    dialog.get_by_text("5 partitions", exact=True).wait_for()
+    dialog.get_by_role("button", name="Launch backfill").click()
+    dialog.wait_for(state="hidden")
+
+
+def range_runs_once_loaded(topology: Topology, first: dt.date, last: dt.date) -> list[dg.DagsterRun]:
+    """Waits until every trading day of first..last is in market_daily; the runs over that range."""
+    expected = trading_calendar.snapshot_calendar().sessions_between(first, last)
+    wait_for(lambda: loaded_days(topology, first, last) == expected, 240, f"the backfill to load {first}..{last}")
+    return [run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == first.isoformat()]
+
+
 def test_ui_backfills_a_range_from_the_partitions_view(topology: Topology) -> None:
     with browser_page() as page:
         open_ui(page, f"{topology.ui_url}/assets/market_daily?view=partitions")
@@ -214,18 +228,8 @@ def test_ui_backfills_a_range_from_the_partitions_view(topology: Topology) -> No
         page.get_by_role("button", name="Materialize…").click()
         dialog = page.get_by_role("dialog")
         dialog.get_by_text("Show all partitions").click()
-        dialog.get_by_text("5 partitions", exact=True).wait_for()
-        dialog.get_by_role("button", name="Launch backfill").click()
-        dialog.wait_for(state="hidden")
-    expected = trading_calendar.snapshot_calendar().sessions_between(D(2025, 12, 15), D(2025, 12, 19))
-    wait_for(
-        lambda: loaded_days(topology, D(2025, 12, 15), D(2025, 12, 19)) == expected,
-        240,
-        "the backfill to load the days",
-    )
-    backfill_runs = [
-        run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == "2025-12-15"
-    ]
+        launch_backfill_of_five_days(dialog)
+    backfill_runs = range_runs_once_loaded(topology, D(2025, 12, 15), D(2025, 12, 19))
     assert len(backfill_runs) == 1 and "dagster/backfill" in backfill_runs[0].tags  # one run for the range
 
 
@@ -241,16 +245,8 @@ def test_ui_job_backfill_fetches_and_builds_a_range_in_one_run(topology: Topolog
         keys = dialog.get_by_placeholder("ex: 2006-01-06", exact=False)
         keys.fill("[2025-09-15...2025-09-19]")
         keys.press("Enter")
-        dialog.get_by_text("5 partitions", exact=True).wait_for()
-        dialog.get_by_role("button", name="Launch backfill").click()
-        dialog.wait_for(state="hidden")
-    expected = trading_calendar.snapshot_calendar().sessions_between(D(2025, 9, 15), D(2025, 9, 19))
-    wait_for(
-        lambda: loaded_days(topology, D(2025, 9, 15), D(2025, 9, 19)) == expected,
-        240,
-        "the job backfill to load the days",
-    )
-    [run] = [run for run in runs(topology) if run.tags.get("dagster/asset_partition_range_start") == "2025-09-15"]
+        launch_backfill_of_five_days(dialog)
+    [run] = range_runs_once_loaded(topology, D(2025, 9, 15), D(2025, 9, 19))
     assert run.job_name == "market_daily_job" and "dagster/backfill" in run.tags
     assert run.tags["dagster/asset_partition_range_end"] == "2025-09-19"
     with topology.instance() as instance:
